@@ -1,0 +1,63 @@
+"""Lazy, cached compilation of the integrator entry points.
+
+The integrators take the model kernels as first-class functions typed by
+signature (:data:`RHS_SIG`, :data:`CURRENT_SIG`), so one compiled integrator
+serves every model and numba can cache it on disk (``cache=True``).  Nothing
+is compiled at import; the first simulation compiles (or loads from the
+cache) what it needs.
+
+With ``NUMBA_DISABLE_JIT=1`` everything runs as plain Python (slowly), which
+the test suite uses to check the kernels' pure-Python semantics.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from numba import config, njit, types
+
+from memfit.simulate._kernels import integrators as _k
+
+f8 = types.float64
+i8 = types.int64
+V1 = types.Array(f8, 1, "C")
+V2 = types.Array(f8, 2, "C")
+V3 = types.Array(f8, 3, "C")
+I1 = types.Array(i8, 1, "C")
+I2 = types.Array(i8, 2, "C")
+
+#: ``rhs(x, v, t, p, dxdt) -> None``
+RHS_SIG = types.void(V1, f8, f8, V1, V1)
+#: ``current(x, v, p) -> i``
+CURRENT_SIG = f8(V1, f8, V1)
+RHS_T = types.FunctionType(RHS_SIG)
+CUR_T = types.FunctionType(CURRENT_SIG)
+
+SINGLE_SIG = i8(RHS_T, CUR_T, i8, V2, V1, V1, V1, V1, V1, V1, f8, V1, i8, V2, V1, V1, V1, V1, I1)
+BATCH_SIG = types.void(RHS_T, CUR_T, i8, V2, V1, V2, V2, V2, V2, V1, f8, V2, i8, V3, V2, V2, V2, V2, I1, I2)
+
+
+@functools.lru_cache(maxsize=None)
+def single():
+    """The compiled single-device integrator."""
+    return njit(SINGLE_SIG, cache=True)(_k.run_single)
+
+
+@functools.lru_cache(maxsize=None)
+def batch():
+    """The compiled multi-device integrator (parallel over cores)."""
+    return njit(BATCH_SIG, cache=True, parallel=True)(_k.run_batch)
+
+
+def kernels(model):
+    """The model's ``(rhs, current)`` compiled for the integrator signatures."""
+    if config.DISABLE_JIT:
+        return model.rhs, model.current
+    _compile_for(model.rhs, RHS_SIG)
+    _compile_for(model.current, CURRENT_SIG)
+    return model.rhs, model.current
+
+
+def _compile_for(dispatcher, sig) -> None:
+    if sig.args not in dispatcher.overloads:
+        dispatcher.compile(sig.args)
