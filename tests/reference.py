@@ -28,15 +28,15 @@ def device_voltage(cur, x, p, src, mode, rs=0.0, icomp=np.inf, vcomp=100.0):
             vd = src
         else:
             lo, hi = sorted((0.0, src))
-            vd = brentq(lambda v: v + rs * cur(x, v, p) - src, lo, hi, xtol=1e-300, rtol=4.5e-16, maxiter=500)
+            vd = brentq(lambda v: v + rs * cur(x, v, p) - src, lo, hi, xtol=1e-300, rtol=8.9e-16, maxiter=500)
         i = cur(x, vd, p)
         if abs(i) > icomp:
             tgt = np.sign(i) * icomp
             lo, hi = sorted((0.0, vd))
-            vd = brentq(lambda v: cur(x, v, p) - tgt, lo, hi, xtol=1e-300, rtol=4.5e-16, maxiter=500)
+            vd = brentq(lambda v: cur(x, v, p) - tgt, lo, hi, xtol=1e-300, rtol=8.9e-16, maxiter=500)
             i = tgt
         return vd, i
-    vd = brentq(lambda v: cur(x, v, p) - src, -vcomp, vcomp, xtol=1e-300, rtol=4.5e-16, maxiter=500)
+    vd = brentq(lambda v: cur(x, v, p) - src, -vcomp, vcomp, xtol=1e-300, rtol=8.9e-16, maxiter=500)
     return vd, src
 
 

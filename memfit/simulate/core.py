@@ -434,7 +434,13 @@ def _batch_params(model: DeviceModel, params) -> np.ndarray:
         for c in params.columns:
             P[:, model.param_names.index(c)] = params[c].to_numpy(dtype=np.float64)
     elif isinstance(params, (list, tuple)) and params and isinstance(params[0], Mapping):
-        P = np.stack([model.params(row) for row in params])
+        rows = []
+        for k, row in enumerate(params):
+            try:
+                rows.append(model.params(row))
+            except ParameterError as exc:
+                raise ParameterError(f"{exc} (row {k})") from None
+        P = np.stack(rows)
     else:
         P = np.asarray(params, dtype=np.float64)
         if P.ndim != 2:

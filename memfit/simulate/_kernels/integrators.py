@@ -154,7 +154,9 @@ def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
         lo = hi
         hi = tmp
     v = 0.5 * (lo + hi)
-    for _ in range(200):
+    dx_old = abs(hi - lo)
+    dx = dx_old
+    for _ in range(300):
         gv = _g(cur, x, p, a, b, target, v)
         if gv == 0.0:
             return v
@@ -164,10 +166,17 @@ def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
             hi = v
         dv = 1e-7 * (abs(v) + 1e-9 * abs(hi - lo) + 1e-30)
         slope = (_g(cur, x, p, a, b, target, v + dv) - gv) / dv
-        vn = v - gv / slope if slope != 0.0 else 0.5 * (lo + hi)
-        if not ((vn - lo) * (vn - hi) < 0.0):
+        # Newton, unless it leaves the bracket or does not halve the step (rtsafe rule):
+        # exponential ports converge slowly from far away otherwise
+        use_newton = slope != 0.0 and abs(2.0 * gv) <= abs(dx_old * slope)
+        if use_newton:
+            vn = v - gv / slope
+            use_newton = (vn - lo) * (vn - hi) < 0.0
+        if not use_newton:
             vn = 0.5 * (lo + hi)
-        if abs(vn - v) <= 2e-16 * abs(vn) or abs(hi - lo) <= 2e-16 * max(abs(lo), abs(hi)):
+        dx_old = dx
+        dx = abs(vn - v)
+        if dx <= 2e-16 * abs(vn) or abs(hi - lo) <= 2e-16 * max(abs(lo), abs(hi)):
             return vn
         v = vn
     return v

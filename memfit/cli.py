@@ -1,0 +1,142 @@
+"""The ``memfit`` command.
+
+Each subcommand is a small function that parses its options, calls the
+public API and prints a short summary.  Errors that come from bad input
+(:class:`memfit.MemfitError`) are printed as one line naming the problem and
+exit with status 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from memfit.errors import MemfitError, ParameterError
+
+
+def _key_values(items: list[str], what: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items or []:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" not in part:
+                raise ParameterError(f"{what} {part!r} must look like name=value")
+            k, v = part.split("=", 1)
+            try:
+                out[k.strip()] = float(v)
+            except ValueError:
+                raise ParameterError(f"{what} {k.strip()!r}: {v!r} is not a number") from None
+    return out
+
+
+# ---------------------------------------------------------------- simulate
+def _cmd_simulate(args) -> int:
+    from memfit.models import get_model
+    from memfit.simulate import parse_stimulus, simulate
+
+    model = get_model(args.model)
+    stim_text = args.stimulus or model.default_stimulus
+    stim = parse_stimulus(stim_text)
+    params = _key_values(args.param, "--param")
+    x0 = _key_values(args.x0, "--x0")
+    sim = simulate(
+        model,
+        stim,
+        params=params,
+        x0=x0 or None,
+        series_resistance=args.rs,
+        compliance=args.compliance,
+        method=args.method,
+        rtol=args.rtol,
+    )
+    f = sim.frame
+    print(f"model      {model.name}: {model.title}")
+    print(f"reference  {model.reference}")
+    print(f"stimulus   {stim_text}  ({len(stim)} points, {stim.duration:g} s)")
+    print(f"integrator {sim.meta['method']}: {sim.meta['steps']} steps ({sim.meta['rejected']} rejected), "
+          f"{sim.meta['wall_time_s'] * 1e3:.2f} ms")
+    print(f"current    {f['i'].min():.4g} .. {f['i'].max():.4g} A")
+    for s in model.states:
+        print(f"state {s.name:<5}{f[s.name].min():.4g} .. {f[s.name].max():.4g} {s.unit}")
+    if f["compliance"].any():
+        print(f"compliance reached at {int(f['compliance'].sum())} of {len(f)} points")
+    if args.csv:
+        print(f"wrote {sim.to_csv(args.csv)}")
+    if args.plot:
+        sim.plot(args.plot)
+        print(f"wrote {Path(args.plot)}")
+    return 0
+
+
+# ------------------------------------------------------------------ models
+def _cmd_models(args) -> int:
+    from memfit.models import available_models, get_model
+
+    if args.name:
+        m = get_model(args.name)
+        print(m.describe())
+        print(f"  default stimulus: {m.default_stimulus}")
+        if args.equations:
+            print(m.doc)
+        return 0
+    for name in available_models():
+        m = get_model(name)
+        print(f"{name:<18} {m.title}  [{m.reference.doi or m.reference.url}]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memfit",
+        description="Characterize memristive devices, fit compact models, export presets, run crossbars.",
+    )
+    from memfit import __version__
+
+    parser.add_argument("--version", action="version", version=f"memfit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a device model under a stimulus (CSV + plot)",
+        description="Simulate one device in the test circuit (source, series resistance, compliance).",
+        epilog='Example: memfit simulate --model vteam --stimulus "triangle(vmax=1.2, vmin=-1.2, f=1, cycles=3)" '
+        "--csv out.csv --plot out.png.  Stimulus functions: triangle, sine, isweep (current), pulses, hold; "
+        "join with '+'.",
+    )
+    p.add_argument("--model", "-m", required=True, help="model name (see 'memfit models')")
+    p.add_argument("--stimulus", "-s", help="stimulus expression (default: the model's characteristic stimulus)")
+    p.add_argument("--param", "-p", action="append", metavar="NAME=VALUE", help="parameter override (repeatable)")
+    p.add_argument("--x0", action="append", metavar="STATE=VALUE", help="initial state (repeatable)")
+    p.add_argument("--rs", type=float, default=0.0, metavar="OHM", help="series resistance [Ohm]")
+    p.add_argument("--compliance", type=float, default=None, metavar="AMP", help="current compliance [A]")
+    p.add_argument("--method", default="auto", choices=["auto", "dopri5", "sdirk4"], help="integrator")
+    p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance")
+    p.add_argument("--csv", metavar="FILE", help="write the result table (with a metadata header)")
+    p.add_argument("--plot", metavar="FILE", help="write I-V, log|I|-V and state-vs-time plots (PNG/PDF/SVG)")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("models", help="list the device models, or describe one")
+    p.add_argument("name", nargs="?", help="model to describe")
+    p.add_argument("--equations", action="store_true", help="also print the model's equations and sources")
+    p.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args)
+    except MemfitError as exc:
+        print(f"memfit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
