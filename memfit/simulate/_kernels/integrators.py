@@ -289,6 +289,30 @@ def _finite(y):
 
 
 @njit(cache=True)
+def _outside(y, lo, hi):
+    """True if y leaves its bounds by more than 1 % of the range (a trial stage overshooting).
+
+    Windows are clamped to zero outside the physical range, so stages far
+    outside can look stationary and fool the error estimate; such steps are
+    rejected instead.
+    """
+    for j in range(y.shape[0]):
+        m = 0.01 * (hi[j] - lo[j])
+        if y[j] < lo[j] - m or y[j] > hi[j] + m:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _max_step(seg, s, span):
+    """Largest step in segment s: the segment, or 1/20 of a sine period (so a
+    threshold crossed only near a crest is not stepped over)."""
+    if seg[s, _KIND] == 1.0 and seg[s, _C] > 0.0:
+        return min(span, 0.05 / seg[s, _C])
+    return span
+
+
+@njit(cache=True)
 def _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats):
     """Hairer's starting-step heuristic, limited to the segment span."""
     n = y.shape[0]
@@ -352,8 +376,10 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
             return NO_OPERATING_POINT
         stats[ST_FEV] += 1
         span = tb - ta
+        hmax = _max_step(seg, s, span)
         if h <= 0.0:
             h = _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats)
+        h = min(h, hmax)
         rejected = False
         while t < tb:
             if stats[ST_STEPS] + stats[ST_REJECTED] >= max_steps:
@@ -372,7 +398,7 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                     for q in range(st):
                         acc += h * DP_A[st, q] * K[q, j]
                     tmp[j] = acc
-                if not system_rhs(rhs, cur, t + DP_C[st] * h, tmp, p, seg, s, circ, K[st]):
+                if _outside(tmp, lo, hi) or not system_rhs(rhs, cur, t + DP_C[st] * h, tmp, p, seg, s, circ, K[st]):
                     ok = False
                     break
             stats[ST_FEV] += 6
@@ -418,11 +444,11 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                     fac = min(1.0, fac)
                 h_next = h * fac
                 # a step truncated at the breakpoint must not shrink the next proposal
-                h = max(hp, h_next) if last else h_next
+                h = min(max(hp, h_next) if last else h_next, hmax)
                 rejected = False
             else:
                 stats[ST_REJECTED] += 1
-                fac = 0.9 * en ** -0.2 if en < 1e10 else 0.1
+                fac = 0.9 * en ** -0.2 if en < 1e10 else 0.25
                 h = h * max(0.1, fac)
                 rejected = True
     # final output (end of the last segment, left limit)
@@ -546,7 +572,7 @@ def _sdirk_step(rhs, cur, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, ba
             if it > 1 and nrm > 0.9 * prev:
                 break  # diverging or stalling
             prev = nrm
-        if not conv:
+        if not conv or _outside(Y, lo, hi):
             return math.inf
         for j in range(n):
             K[st, j] = (Y[j] - base[j]) / (h * SD_GAMMA)
@@ -590,6 +616,8 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                 return NO_OPERATING_POINT
             stats[ST_FEV] += 1
             h = _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats)
+        hmax = _max_step(seg, s, span)
+        h = min(h, hmax)
         rejected = False
         while t < tb:
             # next stop: the next output time inside the segment, or its end
@@ -622,7 +650,7 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                     if rejected:
                         fac = min(1.0, fac)
                     h_next = h_try * fac
-                    h = max(h, h_next) if last else h_next
+                    h = min(max(h, h_next) if last else h_next, hmax)
                     rejected = False
                 else:
                     stats[ST_REJECTED] += 1
