@@ -38,7 +38,8 @@ import numpy as np
 
 from memfit.errors import ModelError, ParameterError
 
-Bound = "float | str"  # a number, or the name of a parameter holding the bound
+#: Port relations a model's ``current`` kernel may implement (see :class:`DeviceModel`).
+PORTS = {"i(v)": ("i", "A"), "q(v)": ("q", "C"), "phi(i)": ("phi", "Wb")}
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,14 @@ class DeviceModel:
     sign_convention : str
         Which polarity moves the state where (conventions differ between
         sources; recorded with every preset).
+    port : {"i(v)", "q(v)", "phi(i)"}
+        The port relation the ``current`` kernel implements: a conductive
+        element returns the current [A] at device voltage v; a capacitive one
+        returns its charge [C] at device voltage v; an inductive one returns
+        its flux [Wb] at device *current* i (its ``rhs`` and ``current``
+        kernels then take the current in the ``v`` argument).  Charge and
+        flux become circuit states; the current (voltage) follows from them,
+        never from differentiating them numerically.
     """
 
     name: str
@@ -222,6 +231,7 @@ class DeviceModel:
     default_stimulus: str = "sine(amplitude=1.0, f=1.0, cycles=2)"
     stiff: bool = False
     sign_convention: str = ""
+    port: str = "i(v)"
     _index: Mapping[str, int] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -230,10 +240,13 @@ class DeviceModel:
         names = [p.name for p in self.parameters]
         if len(set(names)) != len(names):
             raise ModelError(f"model {self.name!r} declares a parameter twice: {names}")
+        if self.port not in PORTS:
+            raise ModelError(f"model {self.name!r}: port must be one of {list(PORTS)}, got {self.port!r}")
         snames = [s.name for s in self.states]
         if len(set(snames)) != len(snames) or not snames:
             raise ModelError(f"model {self.name!r} needs distinct state names, got {snames}")
         reserved = {"t", "v", "i", "v_dev", "segment", "role", "compliance", "device"}
+        reserved.add("i_dev" if self.port == "i(v)" else PORTS.get(self.port, ("",))[0])
         clash = reserved.intersection(snames)
         if clash:
             raise ModelError(f"model {self.name!r}: state names {sorted(clash)} clash with result columns")

@@ -20,6 +20,7 @@ from memfit.errors import CircuitError, IntegrationError, ParameterError
 from memfit.models.base import DeviceModel
 from memfit.models.registry import get_model
 from memfit.simulate import _compile
+from memfit.simulate._kernels import circuit as _c
 from memfit.simulate._kernels import integrators as _k
 from memfit.simulate.stimulus import Stimulus, parse_stimulus
 
@@ -47,6 +48,10 @@ class TestCircuit:
         ``None``: no limit.
     voltage_compliance : float
         Voltage limit of a current source [V] (> 0); default 100 V.
+    parallel_capacitance : float or None
+        A capacitor across the device [F] (> 0): with a DC source and the
+        series resistance this is the Pearson-Anson relaxation oscillator of
+        locally active devices.  Needs ``series_resistance > 0``.
     """
 
     __test__ = False  # not a pytest class
@@ -54,6 +59,7 @@ class TestCircuit:
     series_resistance: float = 0.0
     compliance: float | None = None
     voltage_compliance: float = 100.0
+    parallel_capacitance: float | None = None
 
     def __post_init__(self):
         rs = self.series_resistance
@@ -65,6 +71,12 @@ class TestCircuit:
         vc = self.voltage_compliance
         if not (isinstance(vc, (int, float)) and math.isfinite(vc) and vc > 0):
             raise CircuitError(f"voltage_compliance must be a voltage > 0 V, got {vc!r}")
+        cp = self.parallel_capacitance
+        if cp is not None:
+            if not (isinstance(cp, (int, float)) and math.isfinite(cp) and cp > 0):
+                raise CircuitError(f"parallel_capacitance must be a capacitance > 0 F (or None), got {cp!r}")
+            if rs <= 0:
+                raise CircuitError("a parallel capacitor needs series_resistance > 0 Ohm to charge through")
 
     def as_array(self) -> np.ndarray:
         return np.array(
@@ -72,6 +84,7 @@ class TestCircuit:
                 float(self.series_resistance),
                 math.inf if self.compliance is None else float(self.compliance),
                 float(self.voltage_compliance),
+                0.0 if self.parallel_capacitance is None else float(self.parallel_capacitance),
             ]
         )
 
@@ -182,13 +195,6 @@ def _as_x0(model: DeviceModel, p: np.ndarray, x0) -> np.ndarray:
     return arr
 
 
-def _atol_vector(model: DeviceModel, lo: np.ndarray, hi: np.ndarray, x0: np.ndarray, atol: float) -> np.ndarray:
-    """Absolute tolerance per state: ``atol`` times the state's range (or magnitude if unbounded)."""
-    rng = hi - lo
-    scale = np.where(np.isfinite(rng) & (rng > 0), rng, np.maximum(np.abs(x0), 1.0))
-    return np.ascontiguousarray(atol * scale)
-
-
 def _method(model: DeviceModel, method: str) -> int:
     if method == "auto":
         return _k.SDIRK4 if model.stiff else _k.DOPRI5
@@ -213,6 +219,124 @@ def _circuit(circuit, series_resistance, compliance, voltage_compliance) -> Test
             raise CircuitError(f"circuit must be a TestCircuit, got {type(circuit).__name__}")
         return circuit
     return TestCircuit(series_resistance, compliance, 100.0 if voltage_compliance is None else voltage_compliance)
+
+
+@dataclass
+class _Setup:
+    """Everything the kernels need, prepared and validated once (shared by simulate and simulate_batch)."""
+
+    model: DeviceModel
+    stim: Stimulus
+    circuit: TestCircuit
+    ckind: int
+    method: int
+    P: np.ndarray  # (N, n_params)
+    Y0: np.ndarray  # (N, ny): device state + circuit state
+    LO: np.ndarray
+    HI: np.ndarray
+    ATOL: np.ndarray
+    extra: str | None  # name of the circuit-state column (None for the plain series circuit)
+
+    @property
+    def nx(self) -> int:
+        return self.model.n_states
+
+
+def _circuit_kind(model: DeviceModel, circ: TestCircuit, stim: Stimulus) -> tuple[int, str | None]:
+    if model.port == "q(v)":
+        kind, extra = _c.CHARGE, "q"
+    elif model.port == "phi(i)":
+        kind, extra = _c.FLUX, "phi"
+    elif circ.parallel_capacitance is not None:
+        kind, extra = _c.PARALLEL_C, "v_c"
+    else:
+        return _c.SERIES, None
+    if circ.parallel_capacitance is not None and kind != _c.PARALLEL_C:
+        raise CircuitError(f"model {model.name!r} has a {model.port} port; a parallel capacitor applies to i(v) devices")
+    if kind == _c.PARALLEL_C and "current" in stim.modes:
+        raise CircuitError("the parallel-capacitor circuit is driven by a voltage source; the stimulus has current segments")
+    return kind, extra
+
+
+def _prepare(model, stimulus, params, x0, circuit, series_resistance, compliance, voltage_compliance, method, rtol,
+             atol, max_steps, batch: bool) -> _Setup:
+    model = get_model(model)
+    stim = _as_stimulus(stimulus)
+    circ = _circuit(circuit, series_resistance, compliance, voltage_compliance)
+    _check_tol(rtol, atol, max_steps)
+    meth = _method(model, method)
+    kind, extra = _circuit_kind(model, circ, stim)
+    if batch:
+        P = _batch_params(model, params)
+        if x0 is None:
+            X0 = model.initial_state(P)
+        else:
+            X0 = np.broadcast_to(np.asarray(x0, dtype=np.float64), (P.shape[0], model.n_states)).copy()
+    else:
+        p = _as_params(model, params)
+        if p.ndim != 1:
+            raise ParameterError("simulate() takes one parameter vector; use simulate_batch() for several devices")
+        P = p[None, :]
+        X0 = _as_x0(model, p, x0)[None, :]
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    LO, HI = model.state_bounds(P)
+    out_of = (X0 < LO) | (X0 > HI)
+    if out_of.any():
+        d, k = np.argwhere(out_of)[0]
+        raise ParameterError(
+            f"model {model.name!r}: initial {model.state_names[k]} = {X0[d, k]:g} is outside "
+            f"[{LO[d, k]:g}, {HI[d, k]:g}] {model.states[k].unit}" + (f" (device {d})" if batch else "")
+        )
+    rng = HI - LO
+    ATOL = atol * np.where(np.isfinite(rng) & (rng > 0), rng, np.maximum(np.abs(X0), 1.0))
+    if extra is not None:
+        z0, zscale = _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI)
+        X0 = np.concatenate([X0, z0[:, None]], axis=1)
+        LO = np.concatenate([LO, np.full((P.shape[0], 1), -np.inf)], axis=1)
+        HI = np.concatenate([HI, np.full((P.shape[0], 1), np.inf)], axis=1)
+        ATOL = np.concatenate([ATOL, atol * zscale[:, None]], axis=1)
+    c = np.ascontiguousarray
+    return _Setup(model, stim, circ, kind, meth, P, c(X0, dtype=np.float64), c(LO), c(HI), c(ATOL), extra)
+
+
+def _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI):
+    """Initial value and tolerance scale of the circuit state (capacitor voltage, charge or flux).
+
+    The element starts unbiased (zero voltage, zero current) unless an ideal
+    source forces its port from the first instant: a voltage source with no
+    series resistance on a memcapacitor, a current source on a meminductor.
+    """
+    src0 = float(stim.value(stim.t[:1])[0])
+    smax = max(float(np.max(np.abs(stim.value()))), 1e-30)
+    if kind == _c.PARALLEL_C:
+        n = P.shape[0]
+        return np.zeros(n), np.full(n, max(smax, 1e-3))  # the capacitor starts discharged
+    port = getattr(model.current, "py_func", model.current)
+    z0 = np.empty(P.shape[0])
+    scale = np.empty(P.shape[0])
+    lo_f = np.where(np.isfinite(LO), LO, X0)
+    hi_f = np.where(np.isfinite(HI), HI, X0)
+    for d in range(P.shape[0]):
+        if kind == _c.CHARGE:
+            forced = stim.modes[0] == "voltage" and circ.series_resistance == 0.0
+        else:
+            forced = stim.modes[0] == "current"
+        drive0 = src0 if forced else 0.0
+        z0[d] = port(X0[d].copy(), drive0, P[d])
+        # the largest port quantity the stimulus can produce sets the absolute tolerance
+        mags = [abs(port(x.copy(), u, P[d])) for x in (lo_f[d], hi_f[d], X0[d]) for u in (smax, -smax)]
+        scale[d] = max(max(mags), 1e-30)
+    return z0, scale
+
+
+def _status_error(model, status, stats, t_fail, t_end, meth, max_steps, prefix=""):
+    return IntegrationError(
+        f"model {model.name!r}: {prefix}integration stopped near t = {t_fail:g} s of {t_end:g} s: "
+        + _STATUS_TEXT.get(int(status), f"status {status}").format(max_steps=max_steps)
+        + f" ({stats[0]} steps, {stats[1]} rejected). "
+        + ("Try method='sdirk4' for stiff models, " if meth == _k.DOPRI5 else "")
+        + "check parameters near their bounds, or raise max_steps."
+    )
 
 
 def simulate(
@@ -251,7 +375,7 @@ def simulate(
     voltage_compliance : float, optional
         Voltage limit [V] of a current source (default 100 V).
     circuit : TestCircuit, optional
-        Instead of the three arguments above.
+        Instead of the three arguments above (and for a parallel capacitor).
     method : {"auto", "dopri5", "sdirk4"}
         Explicit adaptive Runge-Kutta, implicit L-stable SDIRK, or chosen by
         the model's ``stiff`` flag.
@@ -259,7 +383,8 @@ def simulate(
         Relative tolerance of the local error.
     atol : float
         Absolute tolerance as a fraction of each state's range (of its
-        magnitude, for unbounded states).
+        magnitude, for unbounded states; of the largest charge/flux/voltage
+        the stimulus can produce, for circuit states).
     max_steps : int
         Step budget (accepted + rejected); exceeding it raises
         :class:`IntegrationError` instead of hanging.
@@ -267,68 +392,53 @@ def simulate(
     Returns
     -------
     Simulation
+        Columns ``t, v, i, v_dev``, the states, the port quantity (``q`` for
+        memcapacitors, ``phi`` for meminductors, ``i_dev`` with a parallel
+        capacitor), ``compliance``, ``segment``, ``role``.
     """
-    model = get_model(model)
-    stim = _as_stimulus(stimulus)
-    p = np.ascontiguousarray(_as_params(model, params), dtype=np.float64)
-    if p.ndim != 1:
-        raise ParameterError("simulate() takes one parameter vector; use simulate_batch() for several devices")
-    x = np.ascontiguousarray(_as_x0(model, p, x0), dtype=np.float64)
-    circ = _circuit(circuit, series_resistance, compliance, voltage_compliance)
-    _check_tol(rtol, atol, max_steps)
-    meth = _method(model, method)
-    lo, hi = model.state_bounds(p)
-    lo = np.ascontiguousarray(lo)
-    hi = np.ascontiguousarray(hi)
-    out_of = (x < lo) | (x > hi)
-    if out_of.any():
-        k = int(np.argmax(out_of))
-        raise ParameterError(
-            f"model {model.name!r}: initial {model.state_names[k]} = {x[k]:g} is outside [{lo[k]:g}, {hi[k]:g}]"
-        )
-    av = _atol_vector(model, lo, hi, x, atol)
+    su = _prepare(model, stimulus, params, x0, circuit, series_resistance, compliance, voltage_compliance, method,
+                  rtol, atol, max_steps, batch=False)
+    model, stim = su.model, su.stim
     m = len(stim)
-    X = np.empty((m, model.n_states))
-    VD = np.full(m, np.nan)
-    I = np.full(m, np.nan)
-    VT = np.full(m, np.nan)
-    CMP = np.zeros(m)
+    ny = su.Y0.shape[1]
+    X = np.empty((m, ny))
+    OUT = np.full((m, _c.N_OUT), np.nan)
     stats = np.zeros(3, dtype=np.int64)
     rhs, cur = _compile.kernels(model)
     run = _compile.single()
     t0 = time.perf_counter()
-    status = run(rhs, cur, meth, stim.segments, stim.t, x, p, lo, hi, circ.as_array(), float(rtol), av,
-                 int(max_steps), X, VD, I, VT, CMP, stats)
+    status = run(rhs, cur, su.method, su.ckind, su.nx, stim.segments, stim.t, su.Y0[0], su.P[0], su.LO[0], su.HI[0],
+                 su.circuit.as_array(), float(rtol), su.ATOL[0], int(max_steps), X, OUT, stats)
     wall = time.perf_counter() - t0
     if status != _k.OK:
-        done = np.isfinite(VD)
+        done = np.isfinite(OUT[:, _c.O_VDEV])
         t_fail = stim.t[np.argmin(done)] if not done.all() else stim.t[-1]
-        raise IntegrationError(
-            f"model {model.name!r}: integration stopped near t = {t_fail:g} s of {stim.t[-1]:g} s: "
-            + _STATUS_TEXT.get(int(status), f"status {status}").format(max_steps=max_steps)
-            + f" ({stats[0]} steps, {stats[1]} rejected). "
-            + ("Try method='sdirk4' for stiff models, " if meth == _k.DOPRI5 else "")
-            + "check parameters near their bounds, or raise max_steps."
-        )
+        raise _status_error(model, status, stats, t_fail, stim.t[-1], su.method, max_steps)
     seg_idx = stim.segment_index()
-    frame = pd.DataFrame({"t": stim.t, "v": VT, "i": I, "v_dev": VD})
+    frame = pd.DataFrame({"t": stim.t, "v": OUT[:, _c.O_VTERM], "i": OUT[:, _c.O_I], "v_dev": OUT[:, _c.O_VDEV]})
     for k, name in enumerate(model.state_names):
         frame[name] = X[:, k]
-    frame["compliance"] = CMP.astype(bool)
+    units = {s.name: s.unit for s in model.states}
+    if su.ckind == _c.PARALLEL_C:
+        frame["i_dev"] = OUT[:, _c.O_PORT]
+        units["i_dev"] = "A"
+    elif su.extra is not None:
+        frame[su.extra] = OUT[:, _c.O_PORT]
+        units[su.extra] = "C" if su.extra == "q" else "Wb"
+    frame["compliance"] = OUT[:, _c.O_COMP] > 0.5
     frame["segment"] = seg_idx
     frame["role"] = pd.Categorical(np.asarray(stim.roles, dtype=object)[seg_idx])
-    units = {s.name: s.unit for s in model.states}
     from memfit import __version__
 
     meta = {
         "source": "simulation",
         "model": model.name,
         "reference": str(model.reference),
-        "params": model.as_dict(p),
-        "x0": dict(zip(model.state_names, map(float, x))),
-        "circuit": asdict(circ),
+        "params": model.as_dict(su.P[0]),
+        "x0": dict(zip(model.state_names, map(float, su.Y0[0, : su.nx]))),
+        "circuit": asdict(su.circuit),
         "stimulus": stim.name,
-        "method": {v: k for k, v in METHODS.items()}[meth],
+        "method": {v: k for k, v in METHODS.items()}[su.method],
         "rtol": rtol,
         "atol": atol,
         "steps": int(stats[0]),
@@ -378,41 +488,24 @@ def simulate_batch(
     Other parameters are those of :func:`simulate`.  The loop over devices
     runs in a jitted, parallel kernel (``NUMBA_NUM_THREADS`` threads).
     """
-    model = get_model(model)
-    stim = _as_stimulus(stimulus)
-    P = _batch_params(model, params)
-    N = P.shape[0]
-    if x0 is None:
-        X0 = model.initial_state(P)
-    else:
-        X0 = np.broadcast_to(np.asarray(x0, dtype=np.float64), (N, model.n_states))
-    X0 = np.ascontiguousarray(X0, dtype=np.float64)
-    LO, HI = model.state_bounds(P)
-    LO = np.ascontiguousarray(LO)
-    HI = np.ascontiguousarray(HI)
-    if np.any((X0 < LO) | (X0 > HI)):
-        raise ParameterError(f"model {model.name!r}: some initial states lie outside their bounds")
-    circ = _circuit(circuit, series_resistance, compliance, voltage_compliance)
-    _check_tol(rtol, atol, max_steps)
-    meth = _method(model, method)
-    ATOL = _atol_vector(model, LO, HI, X0, atol)
     if record not in ("all", "current", "final"):
         raise ParameterError(f"record must be 'all', 'current' or 'final', got {record!r}")
+    su = _prepare(model, stimulus, params, x0, circuit, series_resistance, compliance, voltage_compliance, method,
+                  rtol, atol, max_steps, batch=True)
+    model, stim = su.model, su.stim
+    N, ny = su.Y0.shape
     m = len(stim)
     mx = m if record == "all" else 1
-    mi = m if record in ("all", "current") else 1
-    X = np.empty((N, mx, model.n_states))
-    VD = np.full((N, mx), np.nan)
-    I = np.full((N, mi), np.nan)
-    VT = np.full((N, mx), np.nan)
-    CMP = np.zeros((N, mx))
+    mo = m if record in ("all", "current") else 1
+    X = np.empty((N, mx, ny))
+    OUT = np.full((N, mo, _c.N_OUT), np.nan)
     STATUS = np.zeros(N, dtype=np.int64)
     STATS = np.zeros((N, 3), dtype=np.int64)
     rhs, cur = _compile.kernels(model)
     run = _compile.batch()
     t0 = time.perf_counter()
-    run(rhs, cur, meth, stim.segments, stim.t, X0, P, LO, HI, circ.as_array(), float(rtol), ATOL, int(max_steps),
-        X, VD, I, VT, CMP, STATUS, STATS)
+    run(rhs, cur, su.method, su.ckind, su.nx, stim.segments, stim.t, su.Y0, su.P, su.LO, su.HI, su.circuit.as_array(),
+        float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS)
     wall = time.perf_counter() - t0
     failed = np.nonzero(STATUS)[0]
     if failed.size and raise_on_failure:
@@ -420,9 +513,26 @@ def simulate_batch(
         raise IntegrationError(
             f"model {model.name!r}: {failed.size} of {N} devices failed; device {d}: "
             + _STATUS_TEXT.get(int(STATUS[d]), f"status {STATUS[d]}").format(max_steps=max_steps)
-            + f" with parameters {model.as_dict(P[d])}. Pass raise_on_failure=False to keep the others."
+            + f" with parameters {model.as_dict(su.P[d])}. Pass raise_on_failure=False to keep the others."
         )
-    return BatchSimulation(model, stim, stim.t.copy(), I, VT, VD, CMP.astype(bool), X, P, STATUS, STATS, wall)
+    if record == "current":
+        out_other = OUT[:, -1:, :]  # only the final row of the non-current observables is meaningful
+    else:
+        out_other = OUT
+    return BatchSimulation(
+        model=model,
+        stimulus=stim,
+        t=stim.t.copy(),
+        i=OUT[:, :, _c.O_I],
+        v=out_other[:, :, _c.O_VTERM],
+        v_dev=out_other[:, :, _c.O_VDEV],
+        compliance=out_other[:, :, _c.O_COMP] > 0.5,
+        x=X[:, :, : su.nx],
+        params=su.P,
+        status=STATUS,
+        stats=STATS,
+        wall_time=wall,
+    )
 
 
 def _batch_params(model: DeviceModel, params) -> np.ndarray:

@@ -353,6 +353,7 @@ def sine_sweep(
     points_per_cycle: int = 400,
     amplitude_neg: float | None = None,
     offset: float = 0.0,
+    mode: str = "voltage",
 ) -> Stimulus:
     """Sine sweep starting at 0 phase: ``offset + A sin(2 pi f t)``.
 
@@ -370,8 +371,12 @@ def sine_sweep(
         Amplitude of the negative half-cycle [V] (>= 0); default ``amplitude``.
     offset : float
         DC offset [V].
+    mode : str
+        ``"voltage"`` or ``"current"`` (then amplitudes and offset are in A).
     """
     f = "sine_sweep"
+    if mode not in MODES:
+        raise StimulusError(f"{f}(): mode must be one of {list(MODES)}, got {mode!r}")
     ap = _num("amplitude", amplitude, nonneg=True, func=f)
     an = ap if amplitude_neg is None else _num("amplitude_neg", amplitude_neg, nonneg=True, func=f)
     freq = _num("frequency", frequency, positive=True, func=f)
@@ -381,10 +386,11 @@ def sine_sweep(
     half = 0.5 / freq
     b = _Builder()
     for _ in range(cycles):
-        b.sine(off, ap, freq, 0.0, half, max(2, ppc // 2), "sweep")
-        b.sine(off, an, freq, math.pi, half, max(2, ppc - ppc // 2), "sweep")
+        b.sine(off, ap, freq, 0.0, half, max(2, ppc // 2), "sweep", MODES[mode])
+        b.sine(off, an, freq, math.pi, half, max(2, ppc - ppc // 2), "sweep", MODES[mode])
     neg = "" if an == ap else f"/-{an:g}"
-    return b.build(f"sine({ap:g}{neg} V, {freq:g} Hz x{cycles})")
+    unit = "V" if mode == "voltage" else "A"
+    return b.build(f"sine({ap:g}{neg} {unit}, {freq:g} Hz x{cycles})")
 
 
 def hold(

@@ -96,3 +96,74 @@ def test_pulses_through_series_resistor_match_reference():
 def test_bad_circuits_are_refused(kwargs, message):
     with pytest.raises(CircuitError, match=message):
         TestCircuit(**kwargs)
+
+
+# --------------------------------------------------------------- circuit kinds with closed forms
+from memfit.errors import CircuitError as _CircuitError  # noqa: E402
+from memfit.simulate import hold  # noqa: E402
+from tests.simulate.toy_models import CAPACITOR, INDUCTOR  # noqa: E402
+
+
+@pytest.mark.parametrize("method", ["dopri5", "sdirk4"])
+def test_parallel_capacitor_charges_with_the_rc_time_constant(method):
+    """DC source -> Rs -> (R || Cp): v_c = V0 R/(R+Rs) (1 - exp(-t/tau)), tau = Cp (Rs || R)."""
+    R, Rs, Cp, V0 = 1e3, 4e3, 1e-9, 2.0
+    stim = hold(V0, 5e-6, points=200)
+    circ = TestCircuit(series_resistance=Rs, parallel_capacitance=Cp)
+    sim = simulate(FLUXMETER, stim, params={"R": R}, circuit=circ, method=method, rtol=1e-10)
+    tau = Cp * Rs * R / (Rs + R)
+    vc = V0 * R / (R + Rs) * (1 - np.exp(-stim.t / tau))
+    np.testing.assert_allclose(sim["v_dev"], vc, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(sim["i_dev"], vc / R, rtol=1e-7, atol=1e-15)
+    np.testing.assert_allclose(sim.i, (V0 - vc) / Rs, rtol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["dopri5", "sdirk4"])
+def test_charge_port_behind_a_resistor(method):
+    """q(v) device: linear capacitor behind Rs charges as q = C0 V0 (1 - exp(-t / Rs C0))."""
+    C0, Rs, V0 = 1e-9, 1e3, 1.5
+    stim = hold(V0, 5e-6, points=100)
+    sim = simulate(CAPACITOR, stim, params={"C0": C0}, series_resistance=Rs, method=method, rtol=1e-10)
+    tau = Rs * C0
+    np.testing.assert_allclose(sim["q"], C0 * V0 * (1 - np.exp(-stim.t / tau)), rtol=1e-7, atol=1e-20)
+    np.testing.assert_allclose(sim.i, V0 / Rs * np.exp(-stim.t / tau), rtol=1e-6, atol=1e-12)
+
+
+def test_charge_port_on_an_ideal_source_uses_the_chain_rule():
+    """Rs = 0: i = dq/dt = C0 dV/dt exactly, from the analytic source slope (no differencing)."""
+    C0, A, f = 2e-9, 1.0, 1e3
+    stim = sine_sweep(amplitude=A, frequency=f, cycles=1, points_per_cycle=64)
+    sim = simulate(CAPACITOR, stim, params={"C0": C0})
+    w = 2 * np.pi * f
+    np.testing.assert_allclose(sim.i[:-1], C0 * A * w * np.cos(w * stim.t[:-1]), rtol=1e-6, atol=1e-12 * C0 * A * w)
+    np.testing.assert_allclose(sim["q"], C0 * stim.value(), rtol=1e-12, atol=1e-24)
+
+
+def test_flux_port_current_drive_gives_l_di_dt():
+    L0, A, f = 1e-3, 1e-3, 50.0
+    stim = sine_sweep(amplitude=A, frequency=f, cycles=1, points_per_cycle=64, mode="current")
+    sim = simulate(INDUCTOR, stim, params={"L0": L0})
+    w = 2 * np.pi * f
+    np.testing.assert_allclose(sim.i, stim.value(), rtol=1e-15)
+    np.testing.assert_allclose(sim["v_dev"][:-1], L0 * A * w * np.cos(w * stim.t[:-1]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(sim["phi"], L0 * stim.value(), rtol=1e-12, atol=1e-20)
+
+
+@pytest.mark.parametrize("method", ["dopri5", "sdirk4"])
+def test_flux_port_voltage_drive_through_a_resistor(method):
+    """phi(i) device: V0 -> Rs -> L0: i = V0/Rs (1 - exp(-t Rs / L0))."""
+    L0, Rs, V0 = 1e-3, 10.0, 1.0
+    stim = hold(V0, 5e-4, points=100)
+    sim = simulate(INDUCTOR, stim, params={"L0": L0}, series_resistance=Rs, compliance=1.0, method=method,
+                   rtol=1e-10)
+    np.testing.assert_allclose(sim.i, V0 / Rs * (1 - np.exp(-stim.t * Rs / L0)), rtol=1e-7, atol=1e-14)
+
+
+def test_parallel_capacitor_needs_series_resistance_and_voltage_drive():
+    with pytest.raises(_CircuitError, match="needs series_resistance > 0"):
+        TestCircuit(parallel_capacitance=1e-9)
+    circ = TestCircuit(series_resistance=1e3, parallel_capacitance=1e-9)
+    with pytest.raises(_CircuitError, match="voltage source"):
+        simulate(FLUXMETER, current_sweep(imax=1e-3, frequency=1.0), circuit=circ)
+    with pytest.raises(_CircuitError, match="applies to i\\(v\\) devices"):
+        simulate(CAPACITOR, hold(1.0, 1e-6), circuit=circ)

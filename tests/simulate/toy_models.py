@@ -78,3 +78,39 @@ SINH_DEVICE = DeviceModel(
     rhs=zero_rhs,
     current=sinh_current,
 )
+
+
+@njit(cache=True)
+def linear_charge(x, v, p):
+    return p[0] * v  # q = C0 v
+
+
+#: A linear capacitor (charge port): q = C0 v.
+CAPACITOR = DeviceModel(
+    name="capacitor",
+    title="linear capacitor, frozen state",
+    reference=_REF,
+    states=(StateVariable("x", "1", 0.0, 1.0, 0.5, "unused state"),),
+    parameters=(Parameter("C0", "F", 1e-9, 1e-18, 1.0, "capacitance"),),
+    rhs=zero_rhs,
+    current=linear_charge,
+    port="q(v)",
+)
+
+
+@njit(cache=True)
+def linear_flux(x, i, p):
+    return p[0] * i  # phi = L0 i
+
+
+#: A linear inductor (flux port): phi = L0 i.
+INDUCTOR = DeviceModel(
+    name="inductor",
+    title="linear inductor, frozen state",
+    reference=_REF,
+    states=(StateVariable("x", "1", 0.0, 1.0, 0.5, "unused state"),),
+    parameters=(Parameter("L0", "H", 1e-3, 1e-15, 1e3, "inductance"),),
+    rhs=zero_rhs,
+    current=linear_flux,
+    port="phi(i)",
+)

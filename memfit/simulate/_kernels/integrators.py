@@ -6,17 +6,9 @@ enters as two first-class functions (``rhs`` and ``current``, see
 model (their argument types are signatures, not particular functions), which
 is what lets numba cache them on disk.
 
-Test circuit (``circ`` = ``[R_s, I_comp, V_comp]``)
----------------------------------------------------
-Source -> series resistance ``R_s`` -> device.  In a voltage-driven segment the
-device voltage solves ``v_dev + R_s i(x, v_dev) = V_src`` (safeguarded Newton,
-bracketed by ``[0, V_src]`` for a passive device); when ``|i|`` would exceed
-the current compliance ``I_comp`` the source folds back: the device current
-is clamped to ``+-I_comp`` and the device voltage solves ``i(x, v_dev) = +-I_comp``
-(the SMU's terminal voltage drops to ``v_dev + R_s I_comp``).  In a
-current-driven segment the device voltage solves ``i(x, v_dev) = I_src`` within
-``+-V_comp``; beyond it the source clamps the voltage.  The operating point is
-solved at every right-hand-side evaluation, never lagged.
+The test circuit (source, series resistance, compliance, parallel capacitor,
+charge and flux ports) lives in :mod:`memfit.simulate._kernels.circuit`; the
+integrators see one system ``y = [device state, circuit state]``.
 
 Integrators
 -----------
@@ -38,6 +30,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from memfit.simulate._kernels.circuit import circuit_eval, source_value  # noqa: F401 (re-export)
 
 # segment table columns (see memfit.simulate.stimulus)
 _T0, _T1, _KIND, _A, _B, _C, _D, _MODE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -106,132 +100,20 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 
 
 # ---------------------------------------------------------------------------
-# source and circuit
+# system right-hand side and output
 # ---------------------------------------------------------------------------
 @njit(cache=True)
-def source_value(seg, s, t):
-    """Source value of segment ``s`` at time ``t`` [V or A]."""
-    t0 = seg[s, _T0]
-    if seg[s, _KIND] == 1.0:
-        return seg[s, _A] + seg[s, _B] * math.sin(2.0 * math.pi * seg[s, _C] * (t - t0) + seg[s, _D])
-    return seg[s, _A] + (seg[s, _B] - seg[s, _A]) * (t - t0) / (seg[s, _T1] - t0)
+def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
+    """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point."""
+    return circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob)
 
 
 @njit(cache=True)
-def _g(cur, x, p, a, b, target, v):
-    return a * v + b * cur(x, v, p) - target
+def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT):
+    """Store the (clamped) state and the circuit observables of output time k.
 
-
-@njit(cache=True)
-def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
-    """Root of ``a v + b i(x, v) - target`` between ``v_lo`` and ``v_hi``.
-
-    Safeguarded Newton (finite-difference slope, bisection whenever Newton
-    leaves the bracket).  The bracket is widened (up to 2**20 times) if it
-    does not change sign.  Returns NaN if no root was bracketed.
-    """
-    lo = v_lo
-    hi = v_hi
-    glo = _g(cur, x, p, a, b, target, lo)
-    ghi = _g(cur, x, p, a, b, target, hi)
-    if glo == 0.0:
-        return lo
-    if ghi == 0.0:
-        return hi
-    width = hi - lo
-    grow = 0
-    while glo * ghi > 0.0:
-        grow += 1
-        if grow > 20 or width == 0.0:
-            return math.nan
-        width *= 2.0
-        lo = v_lo - width
-        hi = v_hi + width
-        glo = _g(cur, x, p, a, b, target, lo)
-        ghi = _g(cur, x, p, a, b, target, hi)
-    if glo > 0.0:  # orient so that g(lo) < 0 < g(hi)
-        tmp = lo
-        lo = hi
-        hi = tmp
-    v = 0.5 * (lo + hi)
-    dx_old = abs(hi - lo)
-    dx = dx_old
-    for _ in range(300):
-        gv = _g(cur, x, p, a, b, target, v)
-        if gv == 0.0:
-            return v
-        if gv < 0.0:
-            lo = v
-        else:
-            hi = v
-        dv = 1e-7 * (abs(v) + 1e-9 * abs(hi - lo) + 1e-30)
-        slope = (_g(cur, x, p, a, b, target, v + dv) - gv) / dv
-        # Newton, unless it leaves the bracket or does not halve the step (rtsafe rule):
-        # exponential ports converge slowly from far away otherwise
-        use_newton = slope != 0.0 and abs(2.0 * gv) <= abs(dx_old * slope)
-        if use_newton:
-            vn = v - gv / slope
-            use_newton = (vn - lo) * (vn - hi) < 0.0
-        if not use_newton:
-            vn = 0.5 * (lo + hi)
-        dx_old = dx
-        dx = abs(vn - v)
-        if dx <= 2e-16 * abs(vn) or abs(hi - lo) <= 2e-16 * max(abs(lo), abs(hi)):
-            return vn
-        v = vn
-    return v
-
-
-@njit(cache=True)
-def operating_point(cur, x, p, seg, s, t, circ):
-    """Device voltage, current, terminal voltage and compliance flag at time ``t``.
-
-    Returns ``(v_dev [V], i [A], v_terminal [V], in_compliance (0.0 / 1.0))``.
-    v_dev is NaN if no operating point exists.
-    """
-    rs = circ[0]
-    icomp = circ[1]
-    vcomp = circ[2]
-    src = source_value(seg, s, t)
-    comp = 0.0
-    if seg[s, _MODE] == 0.0:  # voltage source
-        if rs == 0.0 or src == 0.0:
-            vd = src
-        else:
-            vd = solve_port(cur, x, p, 1.0, rs, src, 0.0, src)
-        i = cur(x, vd, p)
-        if abs(i) > icomp:
-            target = icomp if i > 0.0 else -icomp
-            vd = solve_port(cur, x, p, 0.0, 1.0, target, 0.0, vd)
-            i = target
-            comp = 1.0
-    else:  # current source, voltage compliance vcomp
-        i0 = cur(x, vcomp, p)
-        i1 = cur(x, -vcomp, p)
-        if src >= max(i0, i1):
-            vd = vcomp if i0 >= i1 else -vcomp
-            comp = 1.0
-        elif src <= min(i0, i1):
-            vd = -vcomp if i0 >= i1 else vcomp
-            comp = 1.0
-        else:
-            vd = solve_port(cur, x, p, 0.0, 1.0, src, -vcomp, vcomp)
-        i = cur(x, vd, p) if comp == 1.0 else src
-    return vd, i, vd + rs * i, comp
-
-
-@njit(cache=True)
-def system_rhs(rhs, cur, t, y, p, seg, s, circ, dy):
-    """dy/dt of the circuit + device at time t; returns False if no operating point."""
-    vd, i, vt, comp = operating_point(cur, y, p, seg, s, t, circ)
-    if not math.isfinite(vd):
-        return False
-    rhs(y, vd, t, p, dy)
-    return True
-
-
-@njit(cache=True)
-def _record(cur, y, p, seg, s, t, circ, lo, hi, k, X, VD, I, VT, CMP):
+    X and OUT have either one row per output time or a single row (then only
+    the latest value is kept)."""
     n = y.shape[0]
     ky = k if X.shape[0] > 1 else 0
     for j in range(n):
@@ -241,19 +123,16 @@ def _record(cur, y, p, seg, s, t, circ, lo, hi, k, X, VD, I, VT, CMP):
         elif v > hi[j]:
             v = hi[j]
         X[ky, j] = v
-    vd, i, vt, comp = operating_point(cur, X[ky], p, seg, s, t, circ)
-    if VD.shape[0] > 1:
-        VD[k] = vd
-        VT[k] = vt
-        CMP[k] = comp
+    ko = k if OUT.shape[0] > 1 else 0
+    yy = X[ky].copy()
+    dy = np.empty(n)
+    ob = np.empty(OUT.shape[1])
+    if circuit_eval(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob):
+        for j in range(ob.shape[0]):
+            OUT[ko, j] = ob[j]
     else:
-        VD[0] = vd
-        VT[0] = vt
-        CMP[0] = comp
-    if I.shape[0] > 1:
-        I[k] = i
-    else:
-        I[0] = i
+        for j in range(ob.shape[0]):
+            OUT[ko, j] = math.nan
 
 
 @njit(cache=True)
@@ -313,7 +192,7 @@ def _max_step(seg, s, span):
 
 
 @njit(cache=True)
-def _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats):
+def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats, ob):
     """Hairer's starting-step heuristic, limited to the segment span."""
     n = y.shape[0]
     d0 = 0.0
@@ -332,7 +211,7 @@ def _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, st
     for j in range(n):
         tmp[j] = y[j] + h0 * f0[j]
     f1 = np.empty(n)
-    if not system_rhs(rhs, cur, t + h0, tmp, p, seg, s, circ, f1):
+    if not system_rhs(rhs, cur, ck, nx, t + h0, tmp, p, seg, s, circ, f1, ob):
         return min(h0, 1e-3 * span)
     stats[ST_FEV] += 1
     d2 = 0.0
@@ -351,12 +230,13 @@ def _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, st
 # Dormand-Prince 5(4)
 # ---------------------------------------------------------------------------
 @njit(cache=True)
-def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, VD, I, VT, CMP, stats):
+def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
     y = x0.copy()
     _clip(y, lo, hi)
+    ob = np.empty(OUT.shape[1])
     ynew = np.empty(n)
     tmp = np.empty(n)
     err = np.empty(n)
@@ -370,15 +250,15 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
         t = ta
         # outputs at the start of this segment (right-continuous source)
         while k_out < m and tout[k_out] <= ta:
-            _record(cur, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+            _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
             k_out += 1
-        if not system_rhs(rhs, cur, t, y, p, seg, s, circ, K[0]):
+        if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob):
             return NO_OPERATING_POINT
         stats[ST_FEV] += 1
         span = tb - ta
         hmax = _max_step(seg, s, span)
         if h <= 0.0:
-            h = _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats, ob)
         h = min(h, hmax)
         rejected = False
         while t < tb:
@@ -398,7 +278,7 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                     for q in range(st):
                         acc += h * DP_A[st, q] * K[q, j]
                     tmp[j] = acc
-                if _outside(tmp, lo, hi) or not system_rhs(rhs, cur, t + DP_C[st] * h, tmp, p, seg, s, circ, K[st]):
+                if _outside(tmp, lo, hi) or not system_rhs(rhs, cur, ck, nx, t + DP_C[st] * h, tmp, p, seg, s, circ, K[st], ob):
                     ok = False
                     break
             stats[ST_FEV] += 6
@@ -425,7 +305,7 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                             w = th * (DP_P[q, 0] + th * (DP_P[q, 1] + th * (DP_P[q, 2] + th * DP_P[q, 3])))
                             acc += K[q, j] * w
                         yd[j] = y[j] + h * acc
-                    _record(cur, yd, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+                    _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
                     k_out += 1
                 t = tnew
                 for j in range(n):
@@ -434,7 +314,7 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                 if not _finite(y):
                     return NOT_FINITE
                 if _clip(y, lo, hi):
-                    if not system_rhs(rhs, cur, t, y, p, seg, s, circ, K[0]):
+                    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob):
                         return NO_OPERATING_POINT
                     stats[ST_FEV] += 1
                 stats[ST_STEPS] += 1
@@ -453,7 +333,7 @@ def _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                 rejected = True
     # final output (end of the last segment, left limit)
     while k_out < m:
-        _record(cur, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+        _record(rhs, cur, ck, nx, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, OUT)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
@@ -510,12 +390,12 @@ def _lu_solve(M, piv, b):
 
 
 @njit(cache=True)
-def _sdirk_step(rhs, cur, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats):
+def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats, ob):
     """One SDIRK4 step; returns the error norm (inf when Newton failed)."""
     n = y.shape[0]
     # finite-difference Jacobian at (t, y)
     f0 = F
-    if not system_rhs(rhs, cur, t, y, p, seg, s, circ, f0):
+    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, f0, ob):
         return math.inf
     stats[ST_FEV] += 1
     fj = np.empty(n)
@@ -529,7 +409,7 @@ def _sdirk_step(rhs, cur, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, ba
         if y[c] + d > hi[c]:
             d = -d
         yj[c] = y[c] + d
-        if not system_rhs(rhs, cur, t, yj, p, seg, s, circ, fj):
+        if not system_rhs(rhs, cur, ck, nx, t, yj, p, seg, s, circ, fj, ob):
             return math.inf
         stats[ST_FEV] += 1
         for r in range(n):
@@ -552,7 +432,7 @@ def _sdirk_step(rhs, cur, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, ba
         conv = False
         prev = math.inf
         for it in range(12):
-            if not system_rhs(rhs, cur, ts, Y, p, seg, s, circ, fs):
+            if not system_rhs(rhs, cur, ck, nx, ts, Y, p, seg, s, circ, fs, ob):
                 return math.inf
             stats[ST_FEV] += 1
             for j in range(n):
@@ -587,12 +467,13 @@ def _sdirk_step(rhs, cur, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, ba
 
 
 @njit(cache=True)
-def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, VD, I, VT, CMP, stats):
+def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
     y = x0.copy()
     _clip(y, lo, hi)
+    ob = np.empty(OUT.shape[1])
     K = np.empty((5, n))
     Y = np.empty(n)
     base = np.empty(n)
@@ -608,14 +489,14 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
         tb = seg[s, _T1]
         t = ta
         while k_out < m and tout[k_out] <= ta:
-            _record(cur, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+            _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
             k_out += 1
         span = tb - ta
         if h <= 0.0:
-            if not system_rhs(rhs, cur, t, y, p, seg, s, circ, F):
+            if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob):
                 return NO_OPERATING_POINT
             stats[ST_FEV] += 1
-            h = _initial_step(rhs, cur, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats, ob)
         hmax = _max_step(seg, s, span)
         h = min(h, hmax)
         rejected = False
@@ -635,8 +516,8 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                     h_try = h
                 if h_try <= 1e-14 * max(abs(t), span):
                     return STEP_UNDERFLOW
-                en = _sdirk_step(rhs, cur, t, h_try, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M,
-                                 piv, ynew, err, stats)
+                en = _sdirk_step(rhs, cur, ck, nx, t, h_try, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F,
+                                 M, piv, ynew, err, stats, ob)
                 if en <= 1.0:
                     t = t_stop if last else t + h_try
                     for j in range(n):
@@ -660,10 +541,10 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
                         h = h_try * 0.25
                     rejected = True
             if t_stop < tb:
-                _record(cur, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+                _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
                 k_out += 1
     while k_out < m:
-        _record(cur, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, VD, I, VT, CMP)
+        _record(rhs, cur, ck, nx, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, OUT)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
@@ -674,21 +555,24 @@ def _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, 
 # ---------------------------------------------------------------------------
 # entry points (compiled with explicit signatures in memfit.simulate._compile)
 # ---------------------------------------------------------------------------
-def run_single(rhs, cur, method, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, VD, I, VT, CMP, stats):
-    """Integrate one device; returns a status code (``OK`` = 0)."""
+def run_single(rhs, cur, method, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
+    """Integrate one device (+ circuit); returns a status code (``OK`` = 0).
+
+    ``X``: (M or 1, ny) states; ``OUT``: (M or 1, 5) observables (see
+    :mod:`memfit.simulate._kernels.circuit`); ``stats``: steps, rejected,
+    RHS evaluations."""
     if method == SDIRK4:
-        return _sdirk4(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, VD, I, VT, CMP, stats)
-    return _dopri5(rhs, cur, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, VD, I, VT, CMP, stats)
+        return _sdirk4(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
+    return _dopri5(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
 
 
-def run_batch(rhs, cur, method, seg, tout, X0, P, LO, HI, circ, rtol, ATOL, max_steps, X, VD, I, VT, CMP, STATUS,
-              STATS):
-    """Integrate N devices (rows of X0, P, LO, HI, ATOL) in parallel over cores."""
-    N = X0.shape[0]
+def run_batch(rhs, cur, method, ck, nx, seg, tout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+    """Integrate N devices (rows of Y0, P, LO, HI, ATOL) in parallel over cores."""
+    N = Y0.shape[0]
     for d in prange(N):
         if method == SDIRK4:
-            STATUS[d] = _sdirk4(rhs, cur, seg, tout, X0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d], max_steps,
-                                X[d], VD[d], I[d], VT[d], CMP[d], STATS[d])
+            STATUS[d] = _sdirk4(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
+                                max_steps, X[d], OUT[d], STATS[d])
         else:
-            STATUS[d] = _dopri5(rhs, cur, seg, tout, X0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d], max_steps,
-                                X[d], VD[d], I[d], VT[d], CMP[d], STATS[d])
+            STATUS[d] = _dopri5(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
+                                max_steps, X[d], OUT[d], STATS[d])
