@@ -35,23 +35,20 @@ def _key_values(items: list[str], what: str) -> dict[str, float]:
 # ---------------------------------------------------------------- simulate
 def _cmd_simulate(args) -> int:
     from memfit.models import get_model
-    from memfit.simulate import parse_stimulus, simulate
+    from memfit.simulate import TestCircuit, parse_stimulus, simulate
 
     model = get_model(args.model)
     stim_text = args.stimulus or model.default_stimulus
     stim = parse_stimulus(stim_text)
     params = _key_values(args.param, "--param")
     x0 = _key_values(args.x0, "--x0")
-    sim = simulate(
-        model,
-        stim,
-        params=params,
-        x0=x0 or None,
+    circuit = TestCircuit(
         series_resistance=args.rs,
         compliance=args.compliance,
-        method=args.method,
-        rtol=args.rtol,
+        voltage_compliance=args.vcomp,
+        parallel_capacitance=args.cp,
     )
+    sim = simulate(model, stim, params=params, x0=x0 or None, circuit=circuit, method=args.method, rtol=args.rtol)
     f = sim.frame
     print(f"model      {model.name}: {model.title}")
     print(f"reference  {model.reference}")
@@ -59,6 +56,10 @@ def _cmd_simulate(args) -> int:
     print(f"integrator {sim.meta['method']}: {sim.meta['steps']} steps ({sim.meta['rejected']} rejected), "
           f"{sim.meta['wall_time_s'] * 1e3:.2f} ms")
     print(f"current    {f['i'].min():.4g} .. {f['i'].max():.4g} A")
+    print(f"voltage    {f['v'].min():.4g} .. {f['v'].max():.4g} V")
+    for col, unit in (("q", "C"), ("phi", "Wb"), ("i_dev", "A")):
+        if col in f.columns:
+            print(f"{col:<10} {f[col].min():.4g} .. {f[col].max():.4g} {unit}")
     for s in model.states:
         print(f"state {s.name:<5}{f[s.name].min():.4g} .. {f[s.name].max():.4g} {s.unit}")
     if f["compliance"].any():
@@ -112,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x0", action="append", metavar="STATE=VALUE", help="initial state (repeatable)")
     p.add_argument("--rs", type=float, default=0.0, metavar="OHM", help="series resistance [Ohm]")
     p.add_argument("--compliance", type=float, default=None, metavar="AMP", help="current compliance [A]")
+    p.add_argument("--vcomp", type=float, default=100.0, metavar="VOLT",
+                   help="voltage compliance of a current source [V] (default 100)")
+    p.add_argument("--cp", type=float, default=None, metavar="FARAD",
+                   help="capacitor across the device [F] (with --rs: Pearson-Anson oscillator)")
     p.add_argument("--method", default="auto", choices=["auto", "dopri5", "sdirk4"], help="integrator")
     p.add_argument("--rtol", type=float, default=1e-8, help="relative tolerance")
     p.add_argument("--csv", metavar="FILE", help="write the result table (with a metadata header)")

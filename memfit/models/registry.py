@@ -16,6 +16,15 @@ from memfit.models.base import DeviceModel
 #: name -> DeviceModel.  Use :func:`get_model` to read it (it loads the built-ins).
 MODELS: dict[str, DeviceModel] = {}
 
+#: Short device names (what the lab calls the device) -> registered model names (named after the source).
+ALIASES: dict[str, str] = {
+    "nbox": "schroedter2022",
+    "vo2": "vo2_demirkol2022",
+    "ftj": "ftj_athle2023",
+    "memcapacitor": "biolek2013_memcapacitor",
+    "meminductor": "biolek2013_meminductor",
+}
+
 # Modules that define the built-in models (each calls ``register`` at import).
 _BUILTIN_MODULES = (
     "memfit.models.strukov2008",
@@ -23,6 +32,11 @@ _BUILTIN_MODULES = (
     "memfit.models.yakopcic",
     "memfit.models.stanford_pku",
     "memfit.models.memdiode",
+    "memfit.models.schroedter2022",
+    "memfit.models.vo2",
+    "memfit.models.ftj",
+    "memfit.models.memcapacitive",
+    "memfit.models.meminductive",
 )
 _loaded = False
 
@@ -61,7 +75,9 @@ def available_models() -> list[str]:
 
 
 def get_model(name: str | DeviceModel) -> DeviceModel:
-    """The registered model called ``name`` (a DeviceModel is returned as is).
+    """The registered model called ``name`` or a device alias (``"nbox"``, ``"vo2"``, ``"ftj"`` ...).
+
+    A DeviceModel is returned as is.
 
     Raises
     ------
@@ -71,7 +87,12 @@ def get_model(name: str | DeviceModel) -> DeviceModel:
     if isinstance(name, DeviceModel):
         return name
     _load_builtins()
+    key = ALIASES.get(name, name) if isinstance(name, str) else name
     try:
-        return MODELS[name]
-    except KeyError:
-        raise ModelError(f"unknown model {name!r}; available models: {', '.join(sorted(MODELS))}") from None
+        return MODELS[key]
+    except (KeyError, TypeError):
+        aliases = ", ".join(f"{a} ({m})" for a, m in sorted(ALIASES.items()) if m in MODELS)
+        raise ModelError(
+            f"unknown model {name!r}; available models: {', '.join(sorted(MODELS))}"
+            + (f"; device aliases: {aliases}" if aliases else "")
+        ) from None

@@ -18,7 +18,12 @@ def _pyplot(headless: bool):
 
 
 def plot_simulation(sim, path: str | Path | None = None, title: str | None = None):
-    """Three panels: I-V loop, log10|I| vs V, and the states vs time.
+    """Three panels: the characteristic loop, a second view, and the states vs time.
+
+    The loop is I-V for conductive devices, V-I for current-driven ones, q-V
+    for memcapacitors and phi-I for meminductors.  The second panel is
+    log|I| vs V, or V and I against time for reactive elements and circuits
+    with a parallel capacitor (oscillators).
 
     Parameters
     ----------
@@ -41,7 +46,18 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
     i = frame["i"].to_numpy()
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     ax = axes[0]
-    if mode_current:
+    cols = frame.columns
+    if "q" in cols:  # memcapacitive element: the pinched q-V loop
+        ax.plot(frame["v_dev"].to_numpy(), frame["q"].to_numpy(), lw=1)
+        ax.set_xlabel("voltage V [V]")
+        ax.set_ylabel("charge q [C]")
+        ax.set_title("q-V loop")
+    elif "phi" in cols:  # meminductive element: the pinched phi-I loop
+        ax.plot(i, frame["phi"].to_numpy(), lw=1)
+        ax.set_xlabel("current I [A]")
+        ax.set_ylabel("flux phi [Wb]")
+        ax.set_title("phi-I loop")
+    elif mode_current:
         ax.plot(i, v, lw=1)
         ax.set_xlabel("current I [A]")
         ax.set_ylabel("voltage V [V]")
@@ -54,17 +70,27 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
     ax.grid(alpha=0.3)
     ax = axes[1]
-    ai = np.abs(i)
-    top = float(np.nanmax(ai)) if ai.size and np.nanmax(ai) > 0 else 1.0
-    ax.semilogy(v, np.where(ai > 0, ai, np.nan), lw=1)
-    ax.set_ylim(top * 1e-7, top * 2)  # the dip at V = 0 would otherwise squash the loop
-    ax.set_xlabel("voltage V [V]")
-    ax.set_ylabel("|I| [A]")
-    ax.set_title("log|I| - V")
+    t = frame["t"].to_numpy()
+    if "q" in cols or "phi" in cols or "i_dev" in cols:
+        # reactive elements and oscillators: the waveforms tell more than log|I|
+        ax.plot(t, v, lw=1, label="V [V]")
+        ax.set_xlabel("time t [s]")
+        ax.set_ylabel("voltage V [V]")
+        ax2 = ax.twinx()
+        ax2.plot(t, i, lw=1, color="tab:red", label="I [A]")
+        ax2.set_ylabel("current I [A]", color="tab:red")
+        ax.set_title("V and I vs time")
+    else:
+        ai = np.abs(i)
+        top = float(np.nanmax(ai)) if ai.size and np.nanmax(ai) > 0 else 1.0
+        ax.semilogy(v, np.where(ai > 0, ai, np.nan), lw=1)
+        ax.set_ylim(top * 1e-7, top * 2)  # the dip at V = 0 would otherwise squash the loop
+        ax.set_xlabel("voltage V [V]")
+        ax.set_ylabel("|I| [A]")
+        ax.set_title("log|I| - V")
     ax.grid(alpha=0.3)
     ax = axes[2]
     units = sim.meta.get("units", {})
-    t = frame["t"].to_numpy()
     if states:
         for name in states:
             ax.plot(t, frame[name].to_numpy(), lw=1, label=f"{name} [{units.get(name, '')}]")
