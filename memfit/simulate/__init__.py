@@ -4,7 +4,7 @@
 >>> sim = simulate("vteam", triangle_sweep(vmax=1.2, frequency=1, cycles=2))   # doctest: +SKIP
 """
 
-from memfit.simulate.core import BatchSimulation, Simulation, TestCircuit, simulate, simulate_batch
+from memfit.simulate.core import BatchSimulation, Simulation, Simulator, TestCircuit, simulate, simulate_batch
 from memfit.simulate.stimulus import (
     Stimulus,
     arbitrary,
@@ -21,6 +21,7 @@ __all__ = [
     "simulate_batch",
     "Simulation",
     "BatchSimulation",
+    "Simulator",
     "TestCircuit",
     "Stimulus",
     "arbitrary",

@@ -279,6 +279,17 @@ def _prepare(model, stimulus, params, x0, circuit, series_resistance, compliance
         P = p[None, :]
         X0 = _as_x0(model, p, x0)[None, :]
     P = np.ascontiguousarray(P, dtype=np.float64)
+    Y0, LO, HI, ATOL = system_arrays(model, kind, stim, circ, P, X0, atol, batch)
+    return _Setup(model, stim, circ, kind, meth, P, Y0, LO, HI, ATOL, extra)
+
+
+def system_arrays(model, kind, stim, circ, P, X0, atol, batch=True):
+    """Initial system state, bounds and absolute tolerances for parameter rows ``P``.
+
+    Returns ``(Y0, LO, HI, ATOL)``, each (N, ny): the device state followed by
+    the circuit state (if the circuit kind has one).  Raises
+    :class:`ParameterError` when an initial state lies outside its bounds.
+    """
     LO, HI = model.state_bounds(P)
     out_of = (X0 < LO) | (X0 > HI)
     if out_of.any():
@@ -289,14 +300,80 @@ def _prepare(model, stimulus, params, x0, circuit, series_resistance, compliance
         )
     rng = HI - LO
     ATOL = atol * np.where(np.isfinite(rng) & (rng > 0), rng, np.maximum(np.abs(X0), 1.0))
-    if extra is not None:
+    if kind != _c.SERIES:
         z0, zscale = _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI)
         X0 = np.concatenate([X0, z0[:, None]], axis=1)
         LO = np.concatenate([LO, np.full((P.shape[0], 1), -np.inf)], axis=1)
         HI = np.concatenate([HI, np.full((P.shape[0], 1), np.inf)], axis=1)
         ATOL = np.concatenate([ATOL, atol * zscale[:, None]], axis=1)
     c = np.ascontiguousarray
-    return _Setup(model, stim, circ, kind, meth, P, c(X0, dtype=np.float64), c(LO), c(HI), c(ATOL), extra)
+    return c(X0, dtype=np.float64), c(LO), c(HI), c(ATOL)
+
+
+class Simulator:
+    """One model + stimulus + circuit, prepared once and run many times with new parameters.
+
+    This is the fast path for fitting: no validation of the stimulus or the
+    circuit per run and no DataFrame, just the observables array.
+
+    Parameters are those of :func:`simulate`.  :meth:`run` returns
+    ``(out, x)``: ``out`` is (M, 5) with columns v_dev, i, v (terminal),
+    compliance, port quantity (see :mod:`memfit.simulate._kernels.circuit`),
+    ``x`` is (M, n_states + circuit states).
+    """
+
+    def __init__(self, model, stimulus, circuit: TestCircuit | None = None, method: str = "auto",
+                 rtol: float = 1e-8, atol: float = 1e-10, max_steps: int = 10_000_000):
+        self.model = get_model(model)
+        self.stimulus = _as_stimulus(stimulus)
+        self.circuit = circuit if circuit is not None else TestCircuit()
+        if not isinstance(self.circuit, TestCircuit):
+            raise CircuitError(f"circuit must be a TestCircuit, got {type(self.circuit).__name__}")
+        _check_tol(rtol, atol, max_steps)
+        self.rtol, self.atol, self.max_steps = float(rtol), float(atol), int(max_steps)
+        self.method = _method(self.model, method)
+        self.kind, self.extra = _circuit_kind(self.model, self.circuit, self.stimulus)
+        self._circ = self.circuit.as_array()
+        self._kernels = _compile.kernels(self.model)
+        self._single = _compile.single()
+        self._batch = _compile.batch()
+
+    def run(self, p: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate parameter vector ``p`` from state ``x0`` (default: the model's)."""
+        m = self.model
+        P = np.ascontiguousarray(np.asarray(p, dtype=np.float64)[None, :])
+        X0 = m.initial_state(P[0])[None, :] if x0 is None else np.asarray(x0, dtype=np.float64)[None, :]
+        Y0, LO, HI, ATOL = system_arrays(m, self.kind, self.stimulus, self.circuit, P, X0, self.atol, batch=False)
+        stim = self.stimulus
+        M = len(stim)
+        X = np.empty((M, Y0.shape[1]))
+        OUT = np.full((M, _c.N_OUT), np.nan)
+        stats = np.zeros(3, dtype=np.int64)
+        rhs, cur = self._kernels
+        status = self._single(rhs, cur, self.method, self.kind, m.n_states, stim.segments, stim.t, Y0[0], P[0], LO[0],
+                              HI[0], self._circ, self.rtol, ATOL[0], self.max_steps, X, OUT, stats)
+        if status != _k.OK:
+            done = np.isfinite(OUT[:, _c.O_VDEV])
+            t_fail = stim.t[np.argmin(done)] if not done.all() else stim.t[-1]
+            raise _status_error(m, status, stats, t_fail, stim.t[-1], self.method, self.max_steps)
+        return OUT, X
+
+    def run_batch(self, P: np.ndarray, X0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``."""
+        m = self.model
+        P = np.ascontiguousarray(P, dtype=np.float64)
+        X0 = m.initial_state(P) if X0 is None else np.ascontiguousarray(X0, dtype=np.float64)
+        Y0, LO, HI, ATOL = system_arrays(m, self.kind, self.stimulus, self.circuit, P, X0, self.atol)
+        stim = self.stimulus
+        N, M = P.shape[0], len(stim)
+        X = np.empty((N, 1, Y0.shape[1]))
+        OUT = np.full((N, M, _c.N_OUT), np.nan)
+        STATUS = np.zeros(N, dtype=np.int64)
+        STATS = np.zeros((N, 3), dtype=np.int64)
+        rhs, cur = self._kernels
+        self._batch(rhs, cur, self.method, self.kind, m.n_states, stim.segments, stim.t, Y0, P, LO, HI, self._circ,
+                    self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
+        return OUT, STATUS
 
 
 def _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI):

@@ -1,0 +1,407 @@
+"""fit(): compact-model parameters from one or several measurements, with lmfit.
+
+How a fit works
+---------------
+1. Each measurement becomes a :class:`~memfit.fitting.objective.FitData`:
+   the stimulus that replays it, its circuit (series resistance and
+   compliance are part of the simulated circuit), the compared quantity.
+2. Parameters are lmfit ``Parameters``: the model's parameters (shared by all
+   datasets unless listed in ``per_dataset``), optionally the initial states
+   (``fit_x0``, always per dataset), with bounds from the model, fixed values
+   (``fix``) and lmfit constraint expressions (``expr``).
+3. The objective simulates every dataset with the Numba integrators and
+   stacks the residuals, each dataset scaled by ``sqrt(weight / n)``; with
+   ``reweight=True`` (default) a second pass weights each dataset by its
+   own residual scatter, so datasets of different noise combine correctly
+   and the standard errors are honest.
+4. The Jacobian is a forward difference whose step is tied to the
+   integration tolerance (``sqrt(rtol)`` relative), evaluated for all
+   parameters at once in the parallel batch integrator -- the default
+   ``sqrt(eps)`` step would sit below the integrator's noise floor and stall
+   the optimizer at its start (baselines_and_pitfalls.md, pitfall 1).
+5. Optional global stage (``global_method="differential_evolution"``) on
+   the bounded parameters, then local trust-region least squares.
+6. The result checks itself: a fit that did not move from its start, that
+   ends with parameters on their bounds, or that did not converge raises
+   :class:`~memfit.errors.FitError` saying which parameters and what to try;
+   correlations above 0.98 are reported as unidentifiable pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from memfit.errors import FitError, IntegrationError, ParameterError
+from memfit.fitting.objective import FitData
+from memfit.fitting.result import FitResult
+from memfit.models.base import DeviceModel
+from memfit.models.registry import get_model
+from memfit.simulate.core import Simulator
+
+#: Threshold above which a correlation marks an unidentifiable pair (pitfall 2).
+CORRELATION_WARN = 0.98
+_PENALTY = 1e3  # residual value used where a trial parameter set cannot be integrated
+
+
+def _pname(name: str, d: int | None) -> str:
+    return name if d is None else f"{name}__d{d}"
+
+
+class _Problem:
+    """Maps lmfit Parameters to model parameter rows and initial states per dataset; evaluates residuals."""
+
+    def __init__(self, model: DeviceModel, data: list[FitData], vary: list[str], per_dataset: list[str],
+                 fit_x0: list[str], method: str, rtol: float, max_steps: int):
+        self.model = model
+        self.data = data
+        self.vary = vary
+        self.per_dataset = per_dataset
+        self.fit_x0 = fit_x0
+        self.sims = [Simulator(model, d.stimulus, d.circuit, method=method, rtol=rtol, max_steps=max_steps)
+                     for d in data]
+        self.weights = np.array([d.weight for d in data])
+        self.noise = np.ones(len(data))  # residual scatter per dataset (set by reweighting)
+        self.reweighted = False
+        self.nfev = 0
+        self.x0_fixed: dict[str, float] = {}
+
+    def rows(self, pars) -> tuple[np.ndarray, np.ndarray]:
+        """(P, X0): one model parameter row and one initial state per dataset."""
+        m = self.model
+        nd = len(self.data)
+        P = np.empty((nd, m.n_params))
+        X0 = np.empty((nd, m.n_states))
+        for d in range(nd):
+            for k, name in enumerate(m.param_names):
+                key = _pname(name, d if name in self.per_dataset else None)
+                P[d, k] = pars[key].value if key in pars else self.fixed[name]
+            X0[d] = m.initial_state(P[d], **self.x0_fixed)
+            for s in self.fit_x0:
+                X0[d, m.state_names.index(s)] = pars[_pname(f"x0_{s}", d)].value
+        return P, X0
+
+    def scaled(self, r: np.ndarray, d: int) -> np.ndarray:
+        """Weighted residual: balanced by point count in the first pass, by noise after reweighting.
+
+        First pass: ``sqrt(w/n)`` so a dataset of many points does not drown a
+        small one while the fit finds its way.  After reweighting: ``sqrt(w)/sigma_d``
+        with ``sigma_d`` the dataset's own scatter -- the statistically proper
+        weighting, which makes the covariance (and the standard errors) honest.
+        """
+        fd = self.data[d]
+        if self.reweighted:
+            return r * math.sqrt(self.weights[d]) / self.noise[d]
+        return r * math.sqrt(self.weights[d] / fd.n)
+
+    def residual(self, pars) -> np.ndarray:
+        P, X0 = self.rows(pars)
+        self.nfev += 1
+        out = []
+        for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
+            try:
+                o, _ = sim.run(P[d], X0[d])
+                r = fd.residual_vector(o)
+            except (IntegrationError, ParameterError):
+                r = np.full(fd.n, _PENALTY)
+            r = np.where(np.isfinite(r), r, _PENALTY)
+            out.append(self.scaled(r, d))
+        return np.concatenate(out)
+
+    def jacobian(self, pars, var_names: list[str], rel_step: float) -> np.ndarray:
+        """Forward-difference Jacobian, all columns of a dataset in one parallel batch."""
+        base = {n: pars[n].value for n in var_names}
+        steps = []
+        rows_P, rows_X = [self.rows(pars)], []
+        for n in var_names:
+            p = pars[n]
+            v = p.value
+            h = rel_step if n.startswith("_l_") else rel_step * max(abs(v), 0.1)
+            if v + h > p.max:
+                h = -h
+            p.value = v + h
+            pars.update_constraints()
+            rows_P.append(self.rows(pars))
+            p.value = v
+            steps.append(h)
+        pars.update_constraints()
+        for n in var_names:
+            pars[n].value = base[n]
+        cols = []
+        for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
+            P = np.stack([rp[0][d] for rp in rows_P])
+            X0 = np.stack([rp[1][d] for rp in rows_P])
+            try:
+                OUT, status = sim.run_batch(P, X0)
+            except ParameterError:
+                OUT, status = None, np.ones(len(P), dtype=int)
+            R = np.empty((len(P), fd.n))
+            for j in range(len(P)):
+                r = fd.residual_vector(OUT[j]) if (OUT is not None and status[j] == 0) else np.full(fd.n, _PENALTY)
+                R[j] = self.scaled(np.where(np.isfinite(r), r, _PENALTY), d)
+            cols.append((R[1:] - R[0]) / np.asarray(steps)[:, None])
+        self.nfev += len(var_names) + 1
+        return np.concatenate(cols, axis=1).T
+
+
+def problem_vars(pars) -> list[str]:
+    """Names of the freely varied parameters (no constraint expression)."""
+    return [n for n, q in pars.items() if q.vary and not q.expr]
+
+
+def _internal(key: str, log: bool) -> str:
+    return ("_l_" if log else "_s_") + key
+
+
+def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, fix, bounds, expr):
+    """lmfit Parameters: O(1) internal variables, physical parameters as expressions of them.
+
+    Every fitted quantity ``key`` gets an internal variable: ``_l_key =
+    log10(value)`` for parameters declared ``log_scale`` (they span decades),
+    ``_s_key = value / scale`` otherwise.  The physical parameter ``key`` is
+    an lmfit expression of it, so reports, user constraints (``expr``) and
+    uncertainty propagation all speak physical units, while the optimizer
+    sees well-scaled variables -- SciPy's bounded least squares treats
+    steps and feasibility margins in absolute terms and would otherwise move
+    a 1e-14 m^2/(V s) mobility to 1e-10 before the first evaluation.
+    """
+    import lmfit
+
+    pars = lmfit.Parameters()
+    nd = len(data)
+    fixed = model.defaults()
+    for name, value in (initial or {}).items():
+        fixed[name] = model.parameter(name).check(value, model.name)
+    for name, value in (fix or {}).items():
+        fixed[name] = model.parameter(name).check(value, model.name)
+    entries = []  # (key, start, lower, upper, log)
+    for name in vary:
+        q = model.parameter(name)
+        lo, hi = q.lower, q.upper
+        if bounds and name in bounds:
+            lo, hi = map(float, bounds[name])
+            if not (q.lower <= lo < hi <= q.upper):
+                raise FitError(f"bounds for {name!r} must lie inside the physical range [{q.lower:g}, {q.upper:g}] "
+                               f"{q.unit} with lower < upper, got {bounds[name]}")
+        value = min(max(fixed[name], lo), hi)
+        for d in (range(nd) if name in per_dataset else [None]):
+            entries.append((_pname(name, d), value, lo, hi, q.log_scale and lo > 0))
+    p0 = model.params(fixed)
+    slo, shi = model.state_bounds(p0)
+    x0 = model.initial_state(p0)
+    for s in fit_x0:
+        if s not in model.state_names:
+            raise FitError(f"fit_x0: model {model.name!r} has no state {s!r}; states: {model.state_names}")
+        k = model.state_names.index(s)
+        for d in range(nd):
+            entries.append((_pname(f"x0_{s}", d), float(x0[k]), float(slo[k]), float(shi[k]), False))
+    typical = {}
+    for key, value, lo, hi, log in entries:
+        iname = _internal(key, log)
+        if log:
+            pars.add(iname, value=math.log10(value), min=math.log10(lo),
+                     max=math.log10(hi) if math.isfinite(hi) else np.inf)
+            pars.add(key, expr=f"10**{iname}")
+        else:
+            span = hi - lo
+            scale = max(abs(value), 0.1 * span if math.isfinite(span) else 0.0, 1e-300)
+            pars.add(iname, value=value / scale, min=lo / scale, max=hi / scale)
+            pars.add(key, expr=f"{iname}*{scale!r}")
+        typical[iname] = 1.0
+    for key, e in (expr or {}).items():
+        if key not in pars or key.startswith(("_s_", "_l_")):
+            raise FitError(f"expr given for {key!r}, which is not a varied parameter; varied: "
+                           f"{[k for k, *_ in entries]}")
+        for iname in (_internal(key, True), _internal(key, False)):
+            if iname in pars:
+                pars[iname].set(vary=False)
+        pars[key].set(expr=e)
+    return pars, fixed, typical
+
+
+def fit(
+    model: str | DeviceModel,
+    data,
+    *,
+    vary: Sequence[str] | None = None,
+    initial: Mapping[str, float] | None = None,
+    fix: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    expr: Mapping[str, str] | None = None,
+    per_dataset: Sequence[str] = (),
+    fit_x0: Sequence[str] = (),
+    x0: Mapping[str, float] | None = None,
+    kinds: Sequence[str] | None = None,
+    residual: str | Sequence[str] | None = None,
+    weights: Sequence[float] | None = None,
+    reweight: bool = True,
+    series_resistance: float | None = None,
+    compliance: float | None = None,
+    current_floor: float | None = None,
+    global_method: str | None = None,
+    method: str = "auto",
+    rtol: float = 1e-9,
+    max_nfev: int = 2000,
+    max_steps: int = 2_000_000,
+    labels: Sequence[str] | None = None,
+) -> FitResult:
+    """Fit a compact model to one or several measurements.
+
+    Parameters
+    ----------
+    model : str or DeviceModel
+        Registered model name or model.
+    data : Record or sequence of Record
+        Measurements (``memfit.data`` types) or simulations.  Several records
+        make a joint fit.
+    vary : sequence of str, optional
+        Model parameters to fit (default: every non-integer parameter).
+    initial : mapping, optional
+        Start values (default: the model's published values).
+    fix : mapping, optional
+        Parameters held at a given value.
+    bounds : mapping name -> (lower, upper), optional
+        Fit bounds inside the physical bounds.
+    expr : mapping, optional
+        lmfit constraint expressions, e.g. ``{"R_off": "160 * R_on"}``.
+    per_dataset : sequence of str
+        Parameters fitted separately for each dataset (named ``name__d0`` ...).
+    fit_x0 : sequence of str
+        State variables whose initial value is fitted per dataset
+        (``x0_<state>__d<k>``), e.g. the state at the start of each cycle.
+    x0 : mapping, optional
+        Known initial state values (all datasets), e.g. ``{"x": 0.0}`` after
+        a full reset; states neither given nor fitted start at the model's
+        default.
+    kinds : sequence of {"iv", "pulse", "retention"}, optional
+        Kind of each dataset (default: from its type / roles).
+    residual : str or sequence, optional
+        Residual rule per dataset (see :mod:`memfit.fitting.objective`).
+    weights : sequence of float, optional
+        Relative weight of each dataset (default 1).
+    reweight : bool
+        Second pass with each dataset weighted by its own residual scatter.
+    series_resistance, compliance : float, optional
+        Override the circuit from the metadata [Ohm], [A].
+    current_floor : float, optional
+        Current scale [A] of the log residual (default 1e-4 of the peak).
+    global_method : {"differential_evolution", "basinhopping"}, optional
+        Global search before the local least squares.
+    method : {"auto", "dopri5", "sdirk4"}
+        Integrator.
+    rtol : float
+        Integration tolerance; the finite-difference step is ``sqrt(rtol)``.
+    max_nfev : int
+        Budget of objective evaluations for the local stage.
+    max_steps : int
+        Integrator step budget per simulation.
+    labels : sequence of str, optional
+        Dataset names (default: the record's ``meta["name"]`` or ``d<k>``).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FitError
+        Bad arguments, no convergence, parameters stuck at bounds or at the
+        start; the message names the parameters and what to try.
+    """
+    import lmfit
+
+    t_start = time.perf_counter()
+    model = get_model(model)
+    records = [data] if hasattr(data, "frame") else list(data)
+    if not records:
+        raise FitError("fit() needs at least one dataset")
+    nd = len(records)
+
+    def per(arg, name):
+        if arg is None or isinstance(arg, str):
+            return [arg] * nd
+        arg = list(arg)
+        if len(arg) != nd:
+            raise FitError(f"{name} has {len(arg)} entries for {nd} datasets")
+        return arg
+
+    kinds_ = per(kinds, "kinds")
+    resid_ = per(residual, "residual")
+    weights_ = per(weights, "weights") if weights is not None else [1.0] * nd
+    labels_ = per(labels, "labels") if labels is not None else [
+        str(r.meta.get("name") or r.meta.get("file") or f"d{k}") for k, r in enumerate(records)]
+    fds = [FitData.build(r, labels_[k], kinds_[k], resid_[k], weights_[k], series_resistance, compliance,
+                         current_floor) for k, r in enumerate(records)]
+    if vary is None:
+        vary = [q.name for q in model.parameters if not q.integer]
+    vary = list(vary)
+    for name in list(vary) + list(per_dataset):
+        model.parameter(name)
+    bad = [n for n in per_dataset if n not in vary]
+    if bad:
+        raise FitError(f"per_dataset parameters {bad} must also be in vary")
+    overlap = set(vary) & set(fix or {})
+    if overlap:
+        raise FitError(f"parameters {sorted(overlap)} are both varied and fixed")
+    pars, fixed, typical = _build_params(model, fds, vary, list(per_dataset), list(fit_x0), initial, fix, bounds,
+                                         expr)
+    problem = _Problem(model, fds, vary, list(per_dataset), list(fit_x0), method, rtol, max_steps)
+    problem.fixed = fixed
+    problem._typical = typical
+    if x0:
+        model.initial_state(model.params(fixed), **x0)  # validates names and bounds
+        clash = set(x0) & set(fit_x0)
+        if clash:
+            raise FitError(f"states {sorted(clash)} are both given in x0 and fitted (fit_x0)")
+        problem.x0_fixed = dict(x0)
+    pars.update_constraints()
+    start = {n: p.value for n, p in pars.items() if not n.startswith(("_s_", "_l_"))}
+    rel_step = min(max(math.sqrt(rtol), 1e-6), 1e-2)
+
+    def resid(p):
+        return problem.residual(p)
+
+    def jac(p):
+        names = [n for n, q in p.items() if q.vary and not q.expr]
+        return problem.jacobian(p, names, rel_step)
+
+    stages = []
+    if global_method is not None:
+        if global_method not in ("differential_evolution", "basinhopping"):
+            raise FitError(f"global_method must be 'differential_evolution' or 'basinhopping', got {global_method!r}")
+        for n, p in pars.items():
+            if p.vary and not p.expr and not (math.isfinite(p.min) and math.isfinite(p.max)):
+                raise FitError(f"global search needs finite bounds; give bounds for {n!r}")
+        mini = lmfit.Minimizer(resid, pars, nan_policy="omit")
+        kws = {"seed": 0, "maxiter": 30, "polish": False} if global_method == "differential_evolution" else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g = mini.minimize(method=global_method, **kws)
+        pars = g.params
+        stages.append(global_method)
+
+    def local(p):
+        mini = lmfit.Minimizer(resid, p)
+        return mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev)
+
+    res = local(pars)
+    stages.append("least_squares")
+    if reweight and nd > 1:
+        # weight each dataset by its own scatter, then polish: honest joint standard errors
+        r = problem.residual(res.params)
+        offs = np.cumsum([0] + [fd.n for fd in fds])
+        for d, fd in enumerate(fds):
+            seg = r[offs[d]:offs[d + 1]] / math.sqrt(problem.weights[d] / fd.n)
+            dof = max(fd.n - len(problem_vars(res.params)) / nd, 1.0)
+            problem.noise[d] = max(float(np.sqrt(np.sum(seg ** 2) / dof)), 1e-12)
+        problem.reweighted = True
+        res = local(res.params)
+        stages.append("least_squares (reweighted)")
+    wall = time.perf_counter() - t_start
+    result = FitResult.from_lmfit(model, fds, res, problem, start, stages, wall, rtol=rtol, method=method)
+    result.check(start)
+    return result

@@ -1,0 +1,204 @@
+"""Fit datasets: what is compared with the model, and how (residuals per kind of measurement).
+
+A :class:`FitData` wraps one measured (or simulated) record: the stimulus
+that replays what the instrument applied, the test circuit it was measured
+in (series resistance, compliance from the metadata), the observable that is
+compared, and the residual rule:
+
+``iv``
+    current at every sample; ``residual="log"`` (default) compares
+    ``asinh(I / I_floor)`` -- a signed logarithm that treats the decades of
+    a memristor's I-V evenly and stays finite through zero -- ``"relative"``
+    compares ``(I_sim - I_meas) / max(|I_meas|, I_floor)``, ``"absolute"``
+    compares ``(I_sim - I_meas) / max|I_meas|``.
+``pulse``
+    read conductance after each pulse (``g = mean(i) / mean(v)`` over each
+    read), normalised by the measured conductance range.
+``retention``
+    ``ln g`` at every read sample (conductance vs log time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memfit.errors import FitError
+from memfit.simulate._kernels import circuit as _c
+from memfit.simulate.core import Simulation, TestCircuit
+from memfit.simulate.stimulus import Stimulus, arbitrary
+
+KINDS = ("iv", "pulse", "retention")
+RESIDUALS = {"iv": ("log", "relative", "absolute"), "pulse": ("linear",), "retention": ("log",)}
+_CLASS_KIND = {"IVSweep": "iv", "PulseTrain": "pulse", "Retention": "retention"}
+
+
+def record_kind(record) -> str:
+    """Kind of measurement: from the record's class, its metadata, or its stimulus roles."""
+    name = type(record).__name__
+    if name in _CLASS_KIND:
+        return _CLASS_KIND[name]
+    kind = record.meta.get("kind")
+    if kind in KINDS:
+        return kind
+    roles = set(record.frame["role"].astype(str)) if "role" in record.frame.columns else set()
+    if "write" in roles and "read" in roles:
+        return "pulse"
+    if roles and roles <= {"read", "hold"} and "read" in roles:
+        return "retention"
+    return "iv"
+
+
+def record_stimulus(record) -> Stimulus:
+    """The stimulus that replays what was applied during ``record``.
+
+    A :class:`Simulation` carries its own (exact) stimulus.  For measured
+    data the sampled source is interpolated linearly between samples, with
+    each segment's role taken from the ``role`` column when present.
+    Current-forced measurements say so with ``meta["source_mode"] = "current"``.
+    """
+    if isinstance(record, Simulation):
+        return record.stimulus
+    to_stimulus = getattr(record, "to_stimulus", None)
+    if callable(to_stimulus):
+        return to_stimulus()
+    f = record.frame
+    t = f["t"].to_numpy(dtype=float)
+    mode = record.meta.get("source_mode", "voltage")
+    src = f["i"].to_numpy(dtype=float) if mode == "current" else f["v"].to_numpy(dtype=float)
+    stim = arbitrary(t, src, mode=mode)
+    if "role" in f.columns:
+        roles = tuple(str(r) for r in f["role"].to_numpy()[:-1])
+        stim = Stimulus(stim.segments, roles, stim.t, stim.name)
+    return stim
+
+
+def record_circuit(record, series_resistance=None, compliance=None) -> TestCircuit:
+    """The circuit the record was measured in: series resistance and compliance from its metadata."""
+    meta = record.meta
+    if isinstance(record, Simulation):
+        circ = dict(meta.get("circuit", {}))
+    else:
+        circ = {"series_resistance": meta.get("series_resistance") or 0.0, "compliance": meta.get("compliance")}
+    if series_resistance is not None:
+        circ["series_resistance"] = series_resistance
+    if compliance is not None:
+        circ["compliance"] = compliance
+    return TestCircuit(**circ)
+
+
+def _read_events(roles: np.ndarray) -> list[np.ndarray]:
+    """Index groups of consecutive 'read' samples."""
+    is_read = roles == "read"
+    idx = np.nonzero(is_read)[0]
+    if idx.size == 0:
+        return []
+    breaks = np.nonzero(np.diff(idx) > 1)[0] + 1
+    return np.split(idx, breaks)
+
+
+@dataclass
+class FitData:
+    """One dataset prepared for fitting (see the module docstring)."""
+
+    record: object
+    kind: str
+    residual: str
+    weight: float
+    stimulus: Stimulus
+    circuit: TestCircuit
+    label: str
+    current_floor: float
+    events: list = field(default_factory=list)
+    target: np.ndarray = None
+    scale: float = 1.0
+
+    @classmethod
+    def build(cls, record, label, kind=None, residual=None, weight=1.0, series_resistance=None, compliance=None,
+              current_floor=None) -> "FitData":
+        for col in ("t", "v", "i"):
+            if col not in record.frame.columns:
+                raise FitError(f"dataset {label!r} has no column {col!r}; a fit needs t [s], v [V], i [A]")
+        kind = kind or record_kind(record)
+        if kind not in KINDS:
+            raise FitError(f"dataset {label!r}: kind must be one of {KINDS}, got {kind!r}")
+        residual = residual or RESIDUALS[kind][0]
+        if residual not in RESIDUALS[kind]:
+            raise FitError(f"dataset {label!r}: residual {residual!r} does not apply to {kind} data; "
+                           f"choose from {RESIDUALS[kind]}")
+        if not (np.isfinite(weight) and weight > 0):
+            raise FitError(f"dataset {label!r}: weight must be > 0, got {weight!r}")
+        stim = record_stimulus(record)
+        circ = record_circuit(record, series_resistance, compliance)
+        i_meas = record.frame["i"].to_numpy(dtype=float)
+        if current_floor is None:
+            # a floor four decades under the peak: resolves the decades that matter, ignores the noise floor
+            current_floor = max(1e-4 * float(np.max(np.abs(i_meas))), 1e-15)
+        fd = cls(record, kind, residual, float(weight), stim, circ, label, float(current_floor))
+        fd._prepare_target()
+        return fd
+
+    # ------------------------------------------------------------ observables
+    def _prepare_target(self) -> None:
+        f = self.record.frame
+        if self.kind == "iv":
+            self.target = self.transform_iv(f["i"].to_numpy(dtype=float))
+            self.scale = 1.0
+            return
+        roles = f["role"].astype(str).to_numpy() if "role" in f.columns else np.full(len(f), "read")
+        self.events = _read_events(roles)
+        if not self.events:
+            raise FitError(f"dataset {self.label!r} ({self.kind}) has no samples with role 'read'")
+        g = self.conductance(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float))
+        if self.kind == "pulse":
+            self.scale = float(np.ptp(g)) or float(np.mean(np.abs(g))) or 1.0
+            self.target = g / self.scale
+        else:
+            if np.any(g <= 0):
+                raise FitError(f"dataset {self.label!r}: retention fit needs positive read conductances")
+            self.target = np.log(g)
+
+    def conductance(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """Read conductance [S]: per read event (pulse) or per read sample (retention)."""
+        if self.kind == "pulse":
+            return np.array([np.mean(i[e]) / np.mean(v[e]) for e in self.events])
+        idx = np.concatenate(self.events)
+        return i[idx] / v[idx]
+
+    def transform_iv(self, i: np.ndarray) -> np.ndarray:
+        if self.residual == "log":
+            return np.arcsinh(i / self.current_floor)
+        return i
+
+    def residual_vector(self, out: np.ndarray) -> np.ndarray:
+        """Unweighted residual of a simulation's observables ``out`` (see :class:`memfit.simulate.Simulator`)."""
+        i_sim = out[:, _c.O_I]
+        if self.kind == "iv":
+            if self.residual == "log":
+                return np.arcsinh(i_sim / self.current_floor) - self.target
+            i_meas = self.record.frame["i"].to_numpy(dtype=float)
+            if self.residual == "relative":
+                return (i_sim - i_meas) / np.maximum(np.abs(i_meas), self.current_floor)
+            return (i_sim - i_meas) / np.max(np.abs(i_meas))
+        g = self.conductance(out[:, _c.O_VTERM], i_sim)
+        if self.kind == "pulse":
+            return g / self.scale - self.target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.where(g > 0, g, np.nan)) - self.target
+
+    def observable(self, out: np.ndarray) -> np.ndarray:
+        """The compared quantity in physical units: I [A] (iv), g [S] (pulse, retention)."""
+        if self.kind == "iv":
+            return out[:, _c.O_I]
+        return self.conductance(out[:, _c.O_VTERM], out[:, _c.O_I])
+
+    def measured(self) -> np.ndarray:
+        f = self.record.frame
+        if self.kind == "iv":
+            return f["i"].to_numpy(dtype=float)
+        return self.conductance(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float))
+
+    @property
+    def n(self) -> int:
+        return int(self.target.size)

@@ -1,0 +1,142 @@
+"""Fitting: parameters recovered from data generated with known values and realistic noise."""
+
+import json
+
+import numpy as np
+import pytest
+
+from memfit.errors import FitError
+from memfit.fitting import FitResult, fit
+from memfit.simulate import pulse_train, simulate, sine_sweep
+
+TRUE = {"R_off": 18e3, "mu_v": 1.3e-14}
+
+
+def _noisy(sim, rel, seed, floor=0.0):
+    """Multiplicative (gain) noise plus an additive floor, like an SMU on a fixed range."""
+    rng = np.random.default_rng(seed)
+    i = sim.frame["i"].to_numpy()
+    sim.frame["i"] = i * (1 + rel * rng.standard_normal(i.size)) + floor * rng.standard_normal(i.size)
+    return sim
+
+
+def _iv(seed, rel=0.02):
+    stim = sine_sweep(amplitude=1.2, frequency=1.0, cycles=2, points_per_cycle=300)
+    return _noisy(simulate("biolek2009", stim, params=TRUE), rel, seed)
+
+
+def _pulses(seed, rel=0.01):
+    stim = pulse_train(amplitude=[1.4] * 8 + [-1.4] * 8, width=0.02, period=0.08, read_v=0.1, read_width=0.01)
+    return _noisy(simulate("biolek2009", stim, params=TRUE), rel, seed)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_recovers_true_parameters_within_three_sigma(seed):
+    res = fit("biolek2009", _iv(seed), vary=["R_off", "mu_v"], initial={"R_off": 14e3, "mu_v": 0.7e-14})
+    for name, true in TRUE.items():
+        v, e = res.values[name], res.stderr[name]
+        assert np.isfinite(e) and e > 0
+        assert abs(v - true) < 3 * e, f"{name}: {v:g} +/- {e:g} vs true {true:g}"
+    assert res.datasets.loc[0, "r2"] > 0.99
+
+
+def test_joint_fit_beats_each_single_fit():
+    """I-V and pulse data together pin the shared parameters better than either alone."""
+    iv, pl = _iv(11), _pulses(12)
+    kw = dict(vary=["R_off", "mu_v"], initial={"R_off": 15e3, "mu_v": 1.0e-14})
+    joint = fit("biolek2009", [iv, pl], **kw)
+    alone = [fit("biolek2009", d, **kw) for d in (iv, pl)]
+    assert list(joint.datasets["kind"]) == ["iv", "pulse"]
+    for name in TRUE:
+        assert joint.stderr[name] < min(a.stderr[name] for a in alone), name
+        assert abs(joint.values[name] - TRUE[name]) < 3 * joint.stderr[name]
+
+
+def test_per_dataset_initial_state():
+    """The state at the start of each cycle differs; fit_x0 recovers it per dataset."""
+    stim = sine_sweep(amplitude=1.2, frequency=1.0, cycles=1, points_per_cycle=300)
+    d0 = _noisy(simulate("biolek2009", stim, params=TRUE, x0={"x": 0.2}), 0.01, 5)
+    d1 = _noisy(simulate("biolek2009", stim, params=TRUE, x0={"x": 0.5}), 0.01, 6)
+    res = fit("biolek2009", [d0, d1], vary=["mu_v"], fix={"R_off": TRUE["R_off"]}, fit_x0=["x"])
+    for d, x0 in enumerate((0.2, 0.5)):
+        v, e = res.values[f"x0_x__d{d}"], res.stderr[f"x0_x__d{d}"]
+        assert abs(v - x0) < max(3 * e, 1e-6), (v, e)
+    assert res.initial_state(1)["x"] == pytest.approx(res.values["x0_x__d1"])
+
+
+def test_series_resistance_is_part_of_the_circuit():
+    """Data taken behind 2 kOhm: fitting with the circuit recovers the device, without it does not."""
+    stim = sine_sweep(amplitude=1.5, frequency=1.0, cycles=1, points_per_cycle=300)
+    sim = _noisy(simulate("biolek2009", stim, params=TRUE, series_resistance=2e3), 0.01, 7)
+    good = fit("biolek2009", sim, vary=["R_off", "mu_v"])  # the simulation's metadata carries Rs
+    assert abs(good.values["R_off"] - TRUE["R_off"]) < 3 * good.stderr["R_off"]
+    bad = fit("biolek2009", sim, vary=["R_off", "mu_v"], series_resistance=0.0)
+    assert abs(bad.values["R_off"] - TRUE["R_off"]) > 10 * good.stderr["R_off"]
+
+
+def test_unidentifiable_pair_is_reported():
+    """HP model: mu_v and R_on enter the I-V almost only through k = mu_v R_on / D^2 (pitfall 2)."""
+    res = fit("biolek2009", _iv(21), vary=["mu_v", "D"])
+    pairs = {(a, b) for a, b, _ in res.unidentifiable}
+    assert ("mu_v", "D") in pairs
+    assert "correlated" in res.report()
+
+
+def test_fit_that_cannot_move_raises():
+    """A parameter with no influence on the data leaves the fit at its start -> FitError, not 'success'.
+
+    strukov2008 held at x = 0 by a purely negative drive: the device is R_off whatever R_on is.
+    """
+    stim = sine_sweep(amplitude=0.0, amplitude_neg=1.0, frequency=1.0, cycles=1, points_per_cycle=100)
+    sim = simulate("strukov2008", stim, x0={"x": 0.0})
+    assert sim["x"].max() == 0.0
+    with pytest.raises(FitError, match="did not move from its start"):
+        fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0}, x0={"x": 0.0})
+    # from the default state (x = 0.3145) R_on does matter, and the fit finds the data's device: R = R_off
+    res = fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0})
+    assert res.values["R_on"] == pytest.approx(16e3, rel=1e-4)
+
+
+def test_bad_arguments_are_clear():
+    sim = _iv(1)
+    with pytest.raises(Exception, match="has no parameter 'Roff'"):
+        fit("biolek2009", sim, vary=["Roff"])
+    with pytest.raises(FitError, match="both varied and fixed"):
+        fit("biolek2009", sim, vary=["R_off"], fix={"R_off": 1e4})
+    with pytest.raises(FitError, match="does not apply to iv data"):
+        fit("biolek2009", sim, vary=["R_off"], residual="linear")
+    with pytest.raises(FitError, match="bounds for 'R_off' must lie inside"):
+        fit("biolek2009", sim, vary=["R_off"], bounds={"R_off": (-1.0, 1e5)})
+    with pytest.raises(FitError, match="global_method must be"):
+        fit("biolek2009", sim, vary=["R_off"], global_method="anneal")
+    with pytest.raises(FitError, match="per_dataset parameters .* must also be in vary"):
+        fit("biolek2009", sim, vary=["R_off"], per_dataset=["mu_v"])
+    with pytest.raises(FitError, match="weights has 2 entries for 1 datasets"):
+        fit("biolek2009", sim, vary=["R_off"], weights=[1, 2])
+
+
+def test_global_stage_then_local(tmp_path):
+    res = fit("biolek2009", _iv(4), vary=["R_off", "mu_v"], global_method="differential_evolution",
+              bounds={"R_off": (5e3, 5e4), "mu_v": (3e-15, 5e-14)})
+    assert res.info["stages"][0] == "differential_evolution"
+    for name, true in TRUE.items():
+        assert abs(res.values[name] - true) < 3 * res.stderr[name]
+
+
+def test_save_load_report_plot(tmp_path):
+    res = fit("biolek2009", [_iv(8), _pulses(9)], vary=["R_off", "mu_v"])
+    p = res.save(tmp_path / "fit.json")
+    back = FitResult.load(p)
+    assert back.values == pytest.approx(res.values)
+    assert back.stderr["R_off"] == pytest.approx(res.stderr["R_off"])
+    assert back.correlation.loc["R_off", "mu_v"] == pytest.approx(res.correlation.loc["R_off", "mu_v"])
+    assert json.loads(p.read_text())["info"]["sources"][0]["sha256_data"]
+    txt = res.report()
+    assert "R_off" in txt and "NRMSE" in txt
+    html = res.to_html()
+    assert "<img src='data:image/png;base64," in html and "R_off" in html
+    res.plot(tmp_path / "fit.png")
+    assert (tmp_path / "fit.png").stat().st_size > 10_000
+    with pytest.raises(FitError, match="not a memfit fit result"):
+        (tmp_path / "x.json").write_text("{}")
+        FitResult.load(tmp_path / "x.json")
