@@ -103,9 +103,21 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 # system right-hand side and output
 # ---------------------------------------------------------------------------
 @njit(cache=True)
-def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
-    """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point."""
-    return circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob)
+def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi):
+    """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point.
+
+    Saturated dynamics: a state on (or past) a bound whose derivative pushes
+    it further out does not move.  This is the clamp the integrators apply
+    after each step, expressed in the right-hand side, so a windowless model
+    pinned at a bound integrates with large steps instead of overshooting and
+    being pulled back at every step.
+    """
+    if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
+        return False
+    for j in range(nx):
+        if (y[j] <= lo[j] and dy[j] < 0.0) or (y[j] >= hi[j] and dy[j] > 0.0):
+            dy[j] = 0.0
+    return True
 
 
 @njit(cache=True)
@@ -192,7 +204,7 @@ def _max_step(seg, s, span):
 
 
 @njit(cache=True)
-def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats, ob):
+def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats, ob, lo, hi):
     """Hairer's starting-step heuristic, limited to the segment span."""
     n = y.shape[0]
     d0 = 0.0
@@ -211,7 +223,7 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
     for j in range(n):
         tmp[j] = y[j] + h0 * f0[j]
     f1 = np.empty(n)
-    if not system_rhs(rhs, cur, ck, nx, t + h0, tmp, p, seg, s, circ, f1, ob):
+    if not system_rhs(rhs, cur, ck, nx, t + h0, tmp, p, seg, s, circ, f1, ob, lo, hi):
         return min(h0, 1e-3 * span)
     stats[ST_FEV] += 1
     d2 = 0.0
@@ -252,13 +264,13 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
         while k_out < m and tout[k_out] <= ta:
             _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
             k_out += 1
-        if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob):
+        if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob, lo, hi):
             return NO_OPERATING_POINT
         stats[ST_FEV] += 1
         span = tb - ta
         hmax = _max_step(seg, s, span)
         if h <= 0.0:
-            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats, ob)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats, ob, lo, hi)
         h = min(h, hmax)
         rejected = False
         while t < tb:
@@ -278,7 +290,8 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                     for q in range(st):
                         acc += h * DP_A[st, q] * K[q, j]
                     tmp[j] = acc
-                if _outside(tmp, lo, hi) or not system_rhs(rhs, cur, ck, nx, t + DP_C[st] * h, tmp, p, seg, s, circ, K[st], ob):
+                if _outside(tmp, lo, hi) or not system_rhs(rhs, cur, ck, nx, t + DP_C[st] * h, tmp, p, seg, s,
+                                                           circ, K[st], ob, lo, hi):
                     ok = False
                     break
             stats[ST_FEV] += 6
@@ -314,7 +327,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 if not _finite(y):
                     return NOT_FINITE
                 if _clip(y, lo, hi):
-                    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob):
+                    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob, lo, hi):
                         return NO_OPERATING_POINT
                     stats[ST_FEV] += 1
                 stats[ST_STEPS] += 1
@@ -395,7 +408,7 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
     n = y.shape[0]
     # finite-difference Jacobian at (t, y)
     f0 = F
-    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, f0, ob):
+    if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, f0, ob, lo, hi):
         return math.inf
     stats[ST_FEV] += 1
     fj = np.empty(n)
@@ -409,7 +422,7 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
         if y[c] + d > hi[c]:
             d = -d
         yj[c] = y[c] + d
-        if not system_rhs(rhs, cur, ck, nx, t, yj, p, seg, s, circ, fj, ob):
+        if not system_rhs(rhs, cur, ck, nx, t, yj, p, seg, s, circ, fj, ob, lo, hi):
             return math.inf
         stats[ST_FEV] += 1
         for r in range(n):
@@ -432,7 +445,7 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
         conv = False
         prev = math.inf
         for it in range(12):
-            if not system_rhs(rhs, cur, ck, nx, ts, Y, p, seg, s, circ, fs, ob):
+            if not system_rhs(rhs, cur, ck, nx, ts, Y, p, seg, s, circ, fs, ob, lo, hi):
                 return math.inf
             stats[ST_FEV] += 1
             for j in range(n):
@@ -493,10 +506,10 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
             k_out += 1
         span = tb - ta
         if h <= 0.0:
-            if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob):
+            if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob, lo, hi):
                 return NO_OPERATING_POINT
             stats[ST_FEV] += 1
-            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats, ob)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats, ob, lo, hi)
         hmax = _max_step(seg, s, span)
         h = min(h, hmax)
         rejected = False
