@@ -7,6 +7,7 @@
 
 from memfit.fitting.core import fit
 from memfit.fitting.objective import FitData
+from memfit.fitting.population import PopulationResult, fit_population
 from memfit.fitting.result import FitResult
 
-__all__ = ["fit", "FitResult", "FitData"]
+__all__ = ["fit", "fit_population", "FitResult", "FitData", "PopulationResult"]
