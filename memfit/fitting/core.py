@@ -120,7 +120,7 @@ class _Problem:
         for n in var_names:
             p = pars[n]
             v = p.value
-            h = rel_step if n.startswith("_l_") else rel_step * max(abs(v), 0.1)
+            h = rel_step if n.startswith(("_l_", "_n_")) else rel_step * max(abs(v), 0.1)
             if v + h > p.max:
                 h = -h
             p.value = v + h
@@ -153,8 +153,12 @@ def problem_vars(pars) -> list[str]:
     return [n for n, q in pars.items() if q.vary and not q.expr]
 
 
-def _internal(key: str, log: bool) -> str:
-    return ("_l_" if log else "_s_") + key
+#: prefixes of the optimizer's internal variables: linear-scaled, log10, log10 of the negated value
+INTERNAL_PREFIXES = ("_s_", "_l_", "_n_")
+
+
+def _internal(key: str, log: str) -> str:
+    return {"": "_s_", "pos": "_l_", "neg": "_n_"}[log] + key
 
 
 def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, fix, bounds, expr):
@@ -188,8 +192,13 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
                 raise FitError(f"bounds for {name!r} must lie inside the physical range [{q.lower:g}, {q.upper:g}] "
                                f"{q.unit} with lower < upper, got {bounds[name]}")
         value = min(max(fixed[name], lo), hi)
+        log = ""
+        if q.log_scale and lo > 0:
+            log = "pos"
+        elif q.log_scale and hi < 0:
+            log = "neg"  # e.g. VTEAM's k_on < 0: fit log10(-k_on)
         for d in (range(nd) if name in per_dataset else [None]):
-            entries.append((_pname(name, d), value, lo, hi, q.log_scale and lo > 0))
+            entries.append((_pname(name, d), value, lo, hi, log))
     p0 = model.params(fixed)
     slo, shi = model.state_bounds(p0)
     x0 = model.initial_state(p0)
@@ -198,14 +207,18 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
             raise FitError(f"fit_x0: model {model.name!r} has no state {s!r}; states: {model.state_names}")
         k = model.state_names.index(s)
         for d in range(nd):
-            entries.append((_pname(f"x0_{s}", d), float(x0[k]), float(slo[k]), float(shi[k]), False))
+            entries.append((_pname(f"x0_{s}", d), float(x0[k]), float(slo[k]), float(shi[k]), ""))
     typical = {}
     for key, value, lo, hi, log in entries:
         iname = _internal(key, log)
-        if log:
+        if log == "pos":
             pars.add(iname, value=math.log10(value), min=math.log10(lo),
                      max=math.log10(hi) if math.isfinite(hi) else np.inf)
             pars.add(key, expr=f"10**{iname}")
+        elif log == "neg":
+            pars.add(iname, value=math.log10(-value), min=math.log10(-hi),
+                     max=math.log10(-lo) if math.isfinite(lo) else np.inf)
+            pars.add(key, expr=f"-10**{iname}")
         else:
             span = hi - lo
             scale = max(abs(value), 0.1 * span if math.isfinite(span) else 0.0, 1e-300)
@@ -213,10 +226,10 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
             pars.add(key, expr=f"{iname}*{scale!r}")
         typical[iname] = 1.0
     for key, e in (expr or {}).items():
-        if key not in pars or key.startswith(("_s_", "_l_")):
+        if key not in pars or key.startswith(INTERNAL_PREFIXES):
             raise FitError(f"expr given for {key!r}, which is not a varied parameter; varied: "
                            f"{[k for k, *_ in entries]}")
-        for iname in (_internal(key, True), _internal(key, False)):
+        for iname in (_internal(key, "pos"), _internal(key, "neg"), _internal(key, "")):
             if iname in pars:
                 pars[iname].set(vary=False)
         pars[key].set(expr=e)
@@ -359,7 +372,7 @@ def fit(
             raise FitError(f"states {sorted(clash)} are both given in x0 and fitted (fit_x0)")
         problem.x0_fixed = dict(x0)
     pars.update_constraints()
-    start = {n: p.value for n, p in pars.items() if not n.startswith(("_s_", "_l_"))}
+    start = {n: p.value for n, p in pars.items() if not n.startswith(INTERNAL_PREFIXES)}
     rel_step = min(max(math.sqrt(rtol), 1e-6), 1e-2)
 
     def resid(p):

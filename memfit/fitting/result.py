@@ -74,9 +74,11 @@ class FitResult:
     def from_lmfit(cls, model, fds, res, problem, start, stages, wall, rtol, method) -> "FitResult":
         from memfit import __version__
 
-        internal = {n: n[3:] for n, p in res.params.items() if n.startswith(("_s_", "_l_")) and p.vary}
+        from memfit.fitting.core import INTERNAL_PREFIXES
+
+        internal = {n: n[3:] for n, p in res.params.items() if n.startswith(INTERNAL_PREFIXES) and p.vary}
         varied = list(internal.values())  # physical names of the fitted quantities
-        public = {n: p for n, p in res.params.items() if not n.startswith(("_s_", "_l_"))}
+        public = {n: p for n, p in res.params.items() if not n.startswith(INTERNAL_PREFIXES)}
         values = {n: float(p.value) for n, p in public.items()}
         stderr = {n: (float(p.stderr) if p.stderr is not None else math.nan) for n, p in public.items()}
         # correlations of the internal variables equal those of the physical ones to first order
@@ -166,8 +168,10 @@ class FitResult:
         lm = self._lmfit
         at_bounds = []
         if lm is not None:
+            from memfit.fitting.core import INTERNAL_PREFIXES
+
             for n, p in lm.params.items():
-                if not (n.startswith(("_s_", "_l_")) and p.vary):
+                if not (n.startswith(INTERNAL_PREFIXES) and p.vary):
                     continue
                 span = (p.max - p.min) if math.isfinite(p.max - p.min) else max(abs(p.value), 1.0)
                 if abs(p.value - p.min) <= 1e-9 * span or abs(p.max - p.value) <= 1e-9 * span:

@@ -106,16 +106,18 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi):
     """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point.
 
-    Saturated dynamics: a state on (or past) a bound whose derivative pushes
-    it further out does not move.  This is the clamp the integrators apply
-    after each step, expressed in the right-hand side, so a windowless model
-    pinned at a bound integrates with large steps instead of overshooting and
-    being pulled back at every step.
+    Saturated dynamics: a state exactly on a bound (where the clamp after
+    each step puts it) whose derivative pushes it outward does not move, so a
+    windowless model pinned at a bound integrates with large steps instead of
+    overshooting and being pulled back at every step.  Only *exactly* on the
+    bound: trial stages past it keep the true rate, otherwise an implicit
+    stage that crosses the bound has no solution (the step would shrink to
+    nothing).
     """
     if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
         return False
     for j in range(nx):
-        if (y[j] <= lo[j] and dy[j] < 0.0) or (y[j] >= hi[j] and dy[j] > 0.0):
+        if (y[j] == lo[j] and dy[j] < 0.0) or (y[j] == hi[j] and dy[j] > 0.0):
             dy[j] = 0.0
     return True
 
@@ -310,7 +312,9 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
             if en <= 1.0:
                 tnew = tb if last else t + h
                 # dense output for output times inside (t, tnew)
-                while k_out < m and tout[k_out] < tnew and tout[k_out] > t:
+                # outputs inside (t, tnew]; tnew itself only when it is not the segment end
+                # (the end belongs to the next segment, recorded at its start)
+                while k_out < m and tout[k_out] > t and (tout[k_out] < tnew or (tout[k_out] == tnew and not last)):
                     th = (tout[k_out] - t) / h
                     for j in range(n):
                         acc = 0.0
