@@ -94,7 +94,7 @@ def _left(stim, s, t):
     """Source value of segment s evaluated at (its end) time t."""
     from memfit.simulate._kernels.integrators import source_value
 
-    return py(source_value)(stim.segments, s, t)
+    return py(source_value)(stim.segments, s, t - stim.segments[s, SEG_T0])
 
 
 def max_rel_current_error(sim, ref, floor=1e-3):

@@ -220,3 +220,22 @@ def test_marked_subset_passes_without_jit():
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nanosecond_pulse_after_a_long_hold(method):
+    """Steps run in time local to each segment: a 1 ns pulse after a 1e4 s hold still takes 1e-11 s steps
+    (absolute-time arithmetic refused steps below 1e-14 * t = 1e-10 s there)."""
+    tau = 1e-10
+    stim = hold(0.0, 1e4, points=3) + pulse_train(amplitude=1.0, width=1e-9, n=1, rise=1e-10, fall=1e-10,
+                                                   points_per_pulse=4)
+    sim = simulate(RELAXATION, stim, params={"tau": tau}, method=method, rtol=1e-9, atol=1e-12)
+    seg = stim.segments
+    k_rise, k_flat = 1, 2  # hold, rise edge, flat top, fall edge, gap
+    assert stim.roles[k_rise] == "edge" and stim.roles[k_flat] == "write"
+    rise = seg[k_rise, 1] - seg[k_rise, 0]  # the durations as stored (absolute times round at 1e4 s)
+    width = seg[k_flat, 1] - seg[k_flat, 0]
+    x_r = 1 - tau / rise * (1 - np.exp(-rise / tau))  # relaxation after a linear ramp 0 -> 1
+    expect = 1 - (1 - x_r) * np.exp(-width / tau)  # end of the flat top
+    k = int(np.nonzero(stim.t == seg[k_flat, 1])[0][0])
+    assert sim["x"].iloc[k] == pytest.approx(expect, rel=1e-6)

@@ -22,7 +22,7 @@ from memfit.simulate.stimulus import SEG_MODE
 def _kernel_value(stim, t):
     f = getattr(source_value, "py_func", source_value)
     k = stim.segment_index(t)
-    return np.array([f(stim.segments, int(s), float(tt)) for s, tt in zip(k, t)])
+    return np.array([f(stim.segments, int(s), float(tt - stim.segments[s, 0])) for s, tt in zip(k, t)])
 
 
 @pytest.mark.nojit

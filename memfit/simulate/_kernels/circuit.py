@@ -52,22 +52,20 @@ N_OUT = 5
 
 
 @njit(cache=True)
-def source_value(seg, s, t):
-    """Source value of segment ``s`` at time ``t`` [V or A]."""
-    t0 = seg[s, _T0]
+def source_value(seg, s, tau):
+    """Source value of segment ``s`` at local time ``tau`` (seconds since the segment started) [V or A]."""
     if seg[s, _KIND] == 1.0:
-        return seg[s, _A] + seg[s, _B] * math.sin(2.0 * math.pi * seg[s, _C] * (t - t0) + seg[s, _D])
-    return seg[s, _A] + (seg[s, _B] - seg[s, _A]) * (t - t0) / (seg[s, _T1] - t0)
+        return seg[s, _A] + seg[s, _B] * math.sin(2.0 * math.pi * seg[s, _C] * tau + seg[s, _D])
+    return seg[s, _A] + (seg[s, _B] - seg[s, _A]) * tau / (seg[s, _T1] - seg[s, _T0])
 
 
 @njit(cache=True)
-def source_slope(seg, s, t):
-    """Time derivative of the source in segment ``s`` [V/s or A/s]."""
-    t0 = seg[s, _T0]
+def source_slope(seg, s, tau):
+    """Time derivative of the source in segment ``s`` at local time ``tau`` [V/s or A/s]."""
     if seg[s, _KIND] == 1.0:
         w = 2.0 * math.pi * seg[s, _C]
-        return seg[s, _B] * w * math.cos(w * (t - t0) + seg[s, _D])
-    return (seg[s, _B] - seg[s, _A]) / (seg[s, _T1] - t0)
+        return seg[s, _B] * w * math.cos(w * tau + seg[s, _D])
+    return (seg[s, _B] - seg[s, _A]) / (seg[s, _T1] - seg[s, _T0])
 
 
 @njit(cache=True)
@@ -183,14 +181,19 @@ def _partial_u(cur, x, u, p, q0):
 
 
 @njit(cache=True)
-def circuit_eval(rhs, cur, ckind, nx, t, y, p, seg, s, circ, dy, out):
-    """dy/dt of device + circuit at time ``t`` and the observables; False if no operating point."""
+def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out):
+    """dy/dt of device + circuit at local time ``tau`` of segment ``s``, and the observables.
+
+    Returns False if no operating point exists.  The device kernels receive
+    the absolute time (segment start + tau).
+    """
     rs = circ[0]
     icomp = circ[1]
     vcomp = circ[2]
     x = y[:nx]
     dx = dy[:nx]
-    src = source_value(seg, s, t)
+    src = source_value(seg, s, tau)
+    t = seg[s, _T0] + tau
     mode = seg[s, _MODE]
     if ckind == SERIES:
         vd, i, comp = _series_point(cur, x, p, src, mode, rs, icomp, vcomp)
@@ -225,7 +228,7 @@ def circuit_eval(rhs, cur, ckind, nx, t, y, p, seg, s, circ, dy, out):
             vd = src
             rhs(x, vd, t, p, dx)
             q_port = cur(x, vd, p)
-            dq = _partial_u(cur, x, vd, p, q_port) * source_slope(seg, s, t)
+            dq = _partial_u(cur, x, vd, p, q_port) * source_slope(seg, s, tau)
             for k in range(nx):
                 dq += _partial_x(cur, x, vd, p, k, q_port) * dx[k]
             dy[nx] = dq
@@ -260,7 +263,7 @@ def circuit_eval(rhs, cur, ckind, nx, t, y, p, seg, s, circ, dy, out):
         i = src
         rhs(x, i, t, p, dx)
         phi_port = cur(x, i, p)
-        dphi = _partial_u(cur, x, i, p, phi_port) * source_slope(seg, s, t)
+        dphi = _partial_u(cur, x, i, p, phi_port) * source_slope(seg, s, tau)
         for k in range(nx):
             dphi += _partial_x(cur, x, i, p, k, phi_port) * dx[k]
         dy[nx] = dphi

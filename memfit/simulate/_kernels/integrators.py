@@ -259,17 +259,19 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
     k_out = 0
     h = 0.0
     for s in range(nseg):
+        # time runs locally within the segment (t = 0 at its start): steps keep their
+        # resolution late in a long stimulus (absolute-time arithmetic loses ~1e-11 s at 1e5 s)
         ta = seg[s, _T0]
-        tb = seg[s, _T1]
-        t = ta
+        span = seg[s, _T1] - ta
+        tb = span
+        t = 0.0
         # outputs at the start of this segment (right-continuous source)
         while k_out < m and tout[k_out] <= ta:
-            _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
+            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT)
             k_out += 1
         if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob, lo, hi):
             return NO_OPERATING_POINT
         stats[ST_FEV] += 1
-        span = tb - ta
         hmax = _max_step(seg, s, span)
         if h <= 0.0:
             h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats, ob, lo, hi)
@@ -283,7 +285,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
             if t + h >= tb or (tb - (t + h)) < 1e-12 * span:
                 h = tb - t
                 last = True
-            if h <= 1e-14 * max(abs(t), span):
+            if h <= 1e-14 * span:
                 return STEP_UNDERFLOW
             ok = True
             for st in range(1, 7):
@@ -314,15 +316,17 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 # dense output for output times inside (t, tnew)
                 # outputs inside (t, tnew]; tnew itself only when it is not the segment end
                 # (the end belongs to the next segment, recorded at its start)
-                while k_out < m and tout[k_out] > t and (tout[k_out] < tnew or (tout[k_out] == tnew and not last)):
-                    th = (tout[k_out] - t) / h
+                while k_out < m and tout[k_out] - ta > t and (
+                    tout[k_out] - ta < tnew or (tout[k_out] - ta == tnew and not last)
+                ):
+                    th = (tout[k_out] - ta - t) / h
                     for j in range(n):
                         acc = 0.0
                         for q in range(7):
                             w = th * (DP_P[q, 0] + th * (DP_P[q, 1] + th * (DP_P[q, 2] + th * DP_P[q, 3])))
                             acc += K[q, j] * w
                         yd[j] = y[j] + h * acc
-                    _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
+                    _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out] - ta, circ, lo, hi, k_out, X, OUT)
                     k_out += 1
                 t = tnew
                 for j in range(n):
@@ -350,7 +354,8 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 rejected = True
     # final output (end of the last segment, left limit)
     while k_out < m:
-        _record(rhs, cur, ck, nx, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, OUT)
+        last_s = nseg - 1
+        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
@@ -502,13 +507,13 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
     k_out = 0
     h = 0.0
     for s in range(nseg):
-        ta = seg[s, _T0]
-        tb = seg[s, _T1]
-        t = ta
+        ta = seg[s, _T0]  # local time within the segment, as in _dopri5
+        span = seg[s, _T1] - ta
+        tb = span
+        t = 0.0
         while k_out < m and tout[k_out] <= ta:
-            _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
+            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT)
             k_out += 1
-        span = tb - ta
         if h <= 0.0:
             if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob, lo, hi):
                 return NO_OPERATING_POINT
@@ -520,8 +525,8 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
         while t < tb:
             # next stop: the next output time inside the segment, or its end
             t_stop = tb
-            if k_out < m and tout[k_out] < tb:
-                t_stop = tout[k_out]
+            if k_out < m and tout[k_out] - ta < tb:
+                t_stop = tout[k_out] - ta
             while t < t_stop:
                 if stats[ST_STEPS] + stats[ST_REJECTED] >= max_steps:
                     return MAX_STEPS
@@ -531,7 +536,7 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                     last = True
                 else:
                     h_try = h
-                if h_try <= 1e-14 * max(abs(t), span):
+                if h_try <= 1e-14 * span:
                     return STEP_UNDERFLOW
                 en = _sdirk_step(rhs, cur, ck, nx, t, h_try, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F,
                                  M, piv, ynew, err, stats, ob)
@@ -558,10 +563,11 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                         h = h_try * 0.25
                     rejected = True
             if t_stop < tb:
-                _record(rhs, cur, ck, nx, y, p, seg, s, tout[k_out], circ, lo, hi, k_out, X, OUT)
+                _record(rhs, cur, ck, nx, y, p, seg, s, t_stop, circ, lo, hi, k_out, X, OUT)
                 k_out += 1
     while k_out < m:
-        _record(rhs, cur, ck, nx, y, p, seg, nseg - 1, tout[k_out], circ, lo, hi, k_out, X, OUT)
+        last_s = nseg - 1
+        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
