@@ -76,9 +76,13 @@ def record_stimulus(record) -> Stimulus:
 
 def record_circuit(record, series_resistance=None, compliance=None) -> TestCircuit:
     """The circuit the record was measured in: series resistance and compliance from its metadata."""
+    from dataclasses import asdict
+
     meta = record.meta
     if isinstance(record, Simulation):
         circ = dict(meta.get("circuit", {}))
+    elif callable(getattr(record, "test_circuit", None)):
+        circ = asdict(record.test_circuit())
     else:
         circ = {"series_resistance": meta.get("series_resistance") or 0.0, "compliance": meta.get("compliance")}
     if series_resistance is not None:
@@ -143,14 +147,22 @@ class FitData:
     def _prepare_target(self) -> None:
         f = self.record.frame
         if self.kind == "iv":
+            if len(self.stimulus) != len(f):
+                raise FitError(f"dataset {self.label!r}: its stimulus has {len(self.stimulus)} samples for "
+                               f"{len(f)} measured rows")
             self.target = self.transform_iv(f["i"].to_numpy(dtype=float))
             self.scale = 1.0
             return
-        roles = f["role"].astype(str).to_numpy() if "role" in f.columns else np.full(len(f), "read")
-        self.events = _read_events(roles)
+        # reads in the *simulated* output: from the stimulus roles at its output times
+        self.events = _read_events(np.asarray(self.stimulus.roles_at(), dtype=str))
+        if self.kind == "retention":
+            self.events = [np.array([k]) for k in np.concatenate(self.events)] if self.events else []
         if not self.events:
             raise FitError(f"dataset {self.label!r} ({self.kind}) has no samples with role 'read'")
-        g = self.conductance(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float))
+        g = self._measured_conductance()
+        if g.size != len(self.events):
+            raise FitError(f"dataset {self.label!r}: {g.size} measured reads but the replayed stimulus has "
+                           f"{len(self.events)}; check the 'role' column")
         if self.kind == "pulse":
             self.scale = float(np.ptp(g)) or float(np.mean(np.abs(g))) or 1.0
             self.target = g / self.scale
@@ -159,12 +171,24 @@ class FitData:
                 raise FitError(f"dataset {self.label!r}: retention fit needs positive read conductances")
             self.target = np.log(g)
 
+    def _measured_conductance(self) -> np.ndarray:
+        """Measured read conductance [S], one value per read (pulse) or read sample (retention)."""
+        rec = self.record
+        if self.kind == "pulse" and callable(getattr(rec, "reads", None)):
+            return rec.reads()["g_read"].to_numpy(dtype=float)
+        f = rec.frame
+        if self.kind == "retention" and "g_read" in f.columns:
+            return f["g_read"].to_numpy(dtype=float)
+        roles = f["role"].astype(str).to_numpy() if "role" in f.columns else np.full(len(f), "read")
+        events = _read_events(roles)
+        if self.kind == "retention":
+            events = [np.array([k]) for k in np.concatenate(events)] if events else []
+        v, i = f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float)
+        return np.array([np.mean(i[e]) / np.mean(v[e]) for e in events])
+
     def conductance(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """Read conductance [S]: per read event (pulse) or per read sample (retention)."""
-        if self.kind == "pulse":
-            return np.array([np.mean(i[e]) / np.mean(v[e]) for e in self.events])
-        idx = np.concatenate(self.events)
-        return i[idx] / v[idx]
+        """Simulated read conductance [S] per read event (``mean(i) / mean(v)`` over the event)."""
+        return np.array([np.mean(i[e]) / np.mean(v[e]) for e in self.events])
 
     def transform_iv(self, i: np.ndarray) -> np.ndarray:
         if self.residual == "log":
@@ -194,10 +218,9 @@ class FitData:
         return self.conductance(out[:, _c.O_VTERM], out[:, _c.O_I])
 
     def measured(self) -> np.ndarray:
-        f = self.record.frame
         if self.kind == "iv":
-            return f["i"].to_numpy(dtype=float)
-        return self.conductance(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float))
+            return self.record.frame["i"].to_numpy(dtype=float)
+        return self._measured_conductance()
 
     @property
     def n(self) -> int:

@@ -16,8 +16,14 @@ P_J = 5  # Prodromakis scale (prodromakis2011 only)
 
 @njit(cache=True)
 def current(x, v, p):
-    """Port equation v = [R_on x + R_off (1 - x)] i  ->  i [A]."""
-    m = p[P_R_ON] * x[0] + p[P_R_OFF] * (1.0 - x[0])
+    """Port equation v = [R_on x + R_off (1 - x)] i  ->  i [A].
+
+    The state is clamped to [0, 1] here, so a trial stage past a bound sees
+    the bound's resistance (with R_on >> R_off a state just below 0 would
+    otherwise give zero or negative resistance).
+    """
+    xc = min(max(x[0], 0.0), 1.0)
+    m = p[P_R_ON] * xc + p[P_R_OFF] * (1.0 - xc)
     return v / m
 
 

@@ -106,7 +106,13 @@ def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
         tmp = lo
         lo = hi
         hi = tmp
-    v = 0.5 * (lo + hi)
+        tmp = glo
+        glo = ghi
+        ghi = tmp
+    # start from the secant through the bracket ends: exact for a linear device, close for mild ones
+    v = lo - glo * (hi - lo) / (ghi - glo)
+    if not ((v - lo) * (v - hi) < 0.0):
+        v = 0.5 * (lo + hi)
     dx_old = abs(hi - lo)
     dx = dx_old
     for _ in range(300):

@@ -103,21 +103,25 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 # system right-hand side and output
 # ---------------------------------------------------------------------------
 @njit(cache=True)
-def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi):
+def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=False):
     """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point.
 
-    Saturated dynamics: a state exactly on a bound (where the clamp after
-    each step puts it) whose derivative pushes it outward does not move, so a
-    windowless model pinned at a bound integrates with large steps instead of
-    overshooting and being pulled back at every step.  Only *exactly* on the
-    bound: trial stages past it keep the true rate, otherwise an implicit
-    stage that crosses the bound has no solution (the step would shrink to
-    nothing).
+    Saturated dynamics: a state on a bound (where the clamp after each step
+    puts it) whose derivative pushes it outward does not move, so a windowless
+    model pinned at a bound integrates with large steps instead of
+    overshooting and being pulled back at every step.  Explicit stages
+    (``beyond=True``) apply this also past the bound, where a windowless model
+    with a huge rate would otherwise push every stage further out; implicit
+    stages keep the true rate past the bound, or a stage that crosses it would
+    have no solution.
     """
     if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
         return False
     for j in range(nx):
-        if (y[j] == lo[j] and dy[j] < 0.0) or (y[j] == hi[j] and dy[j] > 0.0):
+        if beyond:
+            if (y[j] <= lo[j] and dy[j] < 0.0) or (y[j] >= hi[j] and dy[j] > 0.0):
+                dy[j] = 0.0
+        elif (y[j] == lo[j] and dy[j] < 0.0) or (y[j] == hi[j] and dy[j] > 0.0):
             dy[j] = 0.0
     return True
 
@@ -194,6 +198,52 @@ def _outside(y, lo, hi):
         if y[j] < lo[j] - m or y[j] > hi[j] + m:
             return True
     return False
+
+
+@njit(cache=True)
+def _snap_to_bounds(y_old, y, lo, hi, nx, rtol):
+    """Put a state that moves towards a bound and is within ``rtol`` of the range from it onto the bound.
+
+    Some windowless models reach a bound with an infinite slope (HP drift
+    with R_on >> R_off arrives like sqrt(T - t)); no step size resolves that,
+    while the last ``rtol`` of the range is within the tolerance anyway.  On
+    the bound the saturated dynamics hold the state.  Returns True if a state
+    was moved.
+    """
+    moved = False
+    for j in range(nx):
+        band = rtol * (hi[j] - lo[j])
+        if not math.isfinite(band):
+            continue
+        if y[j] < y_old[j] and lo[j] < y[j] <= lo[j] + band:
+            y[j] = lo[j]
+            moved = True
+        elif y[j] > y_old[j] and hi[j] - band <= y[j] < hi[j]:
+            y[j] = hi[j]
+            moved = True
+    return moved
+
+
+@njit(cache=True)
+def _aim_at_bounds(y, f, lo, hi, nx, h):
+    """Shorten a step that would carry a state past its bound, so it lands about on the bound.
+
+    A state reaching its bound at a finite rate is a kink in the solution (the
+    clamp stops it dead); a step across the kink makes the error estimate
+    demand ever smaller steps.  Aiming at the bound (linear extrapolation with
+    the rate at the step start) puts the kink at a step end instead; the clamp
+    after the step does the rest.
+    """
+    for j in range(nx):
+        if f[j] < 0.0 and y[j] > lo[j]:
+            t_hit = (y[j] - lo[j]) / (-f[j])
+        elif f[j] > 0.0 and y[j] < hi[j]:
+            t_hit = (hi[j] - y[j]) / f[j]
+        else:
+            continue
+        if t_hit < h:
+            h = max(t_hit, 1e-3 * h)
+    return h
 
 
 @njit(cache=True)
@@ -282,6 +332,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 return MAX_STEPS
             last = False
             hp = h  # proposed step; h is the step taken
+            h = _aim_at_bounds(y, K[0], lo, hi, nx, h)
             if t + h >= tb or (tb - (t + h)) < 1e-12 * span:
                 h = tb - t
                 last = True
@@ -330,11 +381,12 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                     k_out += 1
                 t = tnew
                 for j in range(n):
+                    tmp[j] = y[j]
                     y[j] = ynew[j]
                     K[0, j] = K[6, j]
                 if not _finite(y):
                     return NOT_FINITE
-                if _clip(y, lo, hi):
+                if _clip(y, lo, hi) | _snap_to_bounds(tmp, y, lo, hi, nx, rtol):
                     if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob, lo, hi):
                         return NO_OPERATING_POINT
                     stats[ST_FEV] += 1
@@ -543,10 +595,12 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 if en <= 1.0:
                     t = t_stop if last else t + h_try
                     for j in range(n):
+                        base[j] = y[j]
                         y[j] = ynew[j]
                     if not _finite(y):
                         return NOT_FINITE
                     _clip(y, lo, hi)
+                    _snap_to_bounds(base, y, lo, hi, nx, rtol)
                     stats[ST_STEPS] += 1
                     fac = 0.9 * en ** -0.25 if en > 0.0 else 5.0
                     fac = min(5.0, max(0.2, fac))
