@@ -47,12 +47,13 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
     fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
     ax = axes[0]
     cols = frame.columns
-    if "q" in cols:  # memcapacitive element: the pinched q-V loop
+    port = getattr(getattr(sim, "model", None), "port", "i(v)")
+    if port == "q(v)" and "q" in cols:  # memcapacitive element: the pinched q-V loop
         ax.plot(frame["v_dev"].to_numpy(), frame["q"].to_numpy(), lw=1)
         ax.set_xlabel("voltage V [V]")
         ax.set_ylabel("charge q [C]")
         ax.set_title("q-V loop")
-    elif "phi" in cols:  # meminductive element: the pinched phi-I loop
+    elif port == "phi(i)" and "phi" in cols:  # meminductive element: the pinched phi-I loop
         ax.plot(i, frame["phi"].to_numpy(), lw=1)
         ax.set_xlabel("current I [A]")
         ax.set_ylabel("flux phi [Wb]")
@@ -71,7 +72,7 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
     ax.grid(alpha=0.3)
     ax = axes[1]
     t = frame["t"].to_numpy()
-    if "q" in cols or "phi" in cols or "i_dev" in cols:
+    if port != "i(v)" or "i_dev" in cols:
         # reactive elements and oscillators: the waveforms tell more than log|I|
         ax.plot(t, v, lw=1, label="V [V]")
         ax.set_xlabel("time t [s]")

@@ -13,9 +13,13 @@ the test suite uses to check the kernels' pure-Python semantics.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
+from pathlib import Path
 
 from numba import config, njit, types
 
+from memfit.simulate._kernels import circuit as _circuit
 from memfit.simulate._kernels import integrators as _k
 
 f8 = types.float64
@@ -39,16 +43,41 @@ SINGLE_SIG = i8(RHS_T, CUR_T, i8, i8, i8, V2, V1, V1, V1, V1, V1, V1, f8, V1, i8
 BATCH_SIG = types.void(RHS_T, CUR_T, i8, i8, i8, V2, V1, V2, V2, V2, V2, V1, f8, V2, i8, V3, V3, I1, I2)
 
 
+def _kernel_sources_hash() -> str:
+    """Hash of the integrator and circuit sources (the code an entry point links in)."""
+    h = hashlib.sha256()
+    for mod in (_k, _circuit):
+        h.update(Path(mod.__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _cached(sig, func, **kw):
+    """``njit(sig, cache=True)(func)`` with its cache in a directory named after the kernel sources.
+
+    numba invalidates a cached function only when *its own* source file
+    changes; the entry points link in code from two modules, so an upgrade
+    that edits only circuit.py would otherwise keep running the old circuit.
+    A user-set NUMBA_CACHE_DIR is respected (as the parent directory).
+    """
+    base = config.CACHE_DIR or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memfit")
+    old = config.CACHE_DIR
+    config.CACHE_DIR = str(Path(base) / f"kernels-{_kernel_sources_hash()}")
+    try:
+        return njit(sig, cache=True, **kw)(func)
+    finally:
+        config.CACHE_DIR = old
+
+
 @functools.lru_cache(maxsize=None)
 def single():
     """The compiled single-device integrator."""
-    return njit(SINGLE_SIG, cache=True)(_k.run_single)
+    return _cached(SINGLE_SIG, _k.run_single)
 
 
 @functools.lru_cache(maxsize=None)
 def batch():
     """The compiled multi-device integrator (parallel over cores)."""
-    return njit(BATCH_SIG, cache=True, parallel=True)(_k.run_batch)
+    return _cached(BATCH_SIG, _k.run_batch, parallel=True)
 
 
 _WAPS: dict = {}

@@ -169,25 +169,48 @@ def _series_point(cur, x, p, src, mode, rs, icomp, vcomp):
 
 
 @njit(cache=True)
-def _partial_x(cur, x, u, p, k, q0):
-    """d cur / d x_k by a forward difference."""
+def _partial_x(cur, x, u, p, k, scale):
+    """d cur / d x_k by a central difference (step 6e-6 of the state's magnitude or scale)."""
     xk = x[k]
-    h = 1.4901161193847656e-08 * max(abs(xk), 1e-12)
+    h = 6e-6 * max(abs(xk), scale)
     x[k] = xk + h
     q1 = cur(x, u, p)
+    x[k] = xk - h
+    q0 = cur(x, u, p)
     x[k] = xk
-    return (q1 - q0) / h
+    return (q1 - q0) / (2.0 * h)
 
 
 @njit(cache=True)
-def _partial_u(cur, x, u, p, q0):
-    """d cur / d u by a forward difference."""
-    h = 1.4901161193847656e-08 * max(abs(u), 1e-12)
-    return (cur(x, u + h, p) - q0) / h
+def _partial_u(cur, x, u, p, scale):
+    """d cur / d u by a central difference (step 6e-6 of the drive's magnitude or scale)."""
+    h = 6e-6 * max(abs(u), scale)
+    return (cur(x, u + h, p) - cur(x, u - h, p)) / (2.0 * h)
 
 
 @njit(cache=True)
-def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out):
+def _drive_scale(seg, s):
+    """Magnitude of the source in segment s (the finite-difference scale of the port's drive)."""
+    if seg[s, _KIND] == 1.0:
+        m = abs(seg[s, _A]) + abs(seg[s, _B])
+    else:
+        m = max(abs(seg[s, _A]), abs(seg[s, _B]))
+    return m if m > 0.0 else 1e-12
+
+
+@njit(cache=True)
+def _chain_rule(cur, x, u, p, dx, nx, seg, s, tau, lo, hi):
+    """d/dt of the port quantity cur(x, u(t)): Q_u du/dt + sum_k Q_xk dx_k/dt (analytic source slope)."""
+    d = _partial_u(cur, x, u, p, _drive_scale(seg, s)) * source_slope(seg, s, tau)
+    for k in range(nx):
+        rng = hi[k] - lo[k]
+        scale = 1e-3 * rng if math.isfinite(rng) and rng > 0.0 else 1e-3 * max(abs(x[k]), 1e-300)
+        d += _partial_x(cur, x, u, p, k, scale) * dx[k]
+    return d
+
+
+@njit(cache=True)
+def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """dy/dt of device + circuit at local time ``tau`` of segment ``s``, and the observables.
 
     Returns False if no operating point exists.  The device kernels receive
@@ -234,9 +257,7 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out):
             vd = src
             rhs(x, vd, t, p, dx)
             q_port = cur(x, vd, p)
-            dq = _partial_u(cur, x, vd, p, q_port) * source_slope(seg, s, tau)
-            for k in range(nx):
-                dq += _partial_x(cur, x, vd, p, k, q_port) * dx[k]
+            dq = _chain_rule(cur, x, vd, p, dx, nx, seg, s, tau, lo, hi)
             dy[nx] = dq
             out[O_VDEV] = vd
             out[O_I] = dq
@@ -269,9 +290,7 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out):
         i = src
         rhs(x, i, t, p, dx)
         phi_port = cur(x, i, p)
-        dphi = _partial_u(cur, x, i, p, phi_port) * source_slope(seg, s, tau)
-        for k in range(nx):
-            dphi += _partial_x(cur, x, i, p, k, phi_port) * dx[k]
+        dphi = _chain_rule(cur, x, i, p, dx, nx, seg, s, tau, lo, hi)
         dy[nx] = dphi
         out[O_VDEV] = dphi
         out[O_I] = i

@@ -115,7 +115,7 @@ def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=F
     stages keep the true rate past the bound, or a stage that crosses it would
     have no solution.
     """
-    if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob):
+    if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi):
         return False
     for j in range(nx):
         if beyond:
@@ -145,7 +145,7 @@ def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT):
     yy = X[ky].copy()
     dy = np.empty(n)
     ob = np.empty(OUT.shape[1])
-    if circuit_eval(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob):
+    if circuit_eval(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob, lo, hi):
         for j in range(ob.shape[0]):
             OUT[ko, j] = ob[j]
     else:
