@@ -72,6 +72,63 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------- fit
+def _names(items: list[str] | None) -> list[str]:
+    return [n.strip() for item in items or [] for n in item.split(",") if n.strip()]
+
+
+def _cmd_fit(args) -> int:
+    from memfit.data import read
+    from memfit.fitting import fit
+    from memfit.models import get_model
+
+    model = get_model(args.model)
+    data = []
+    for path in args.files:
+        m = read(path, kind=args.kind) if args.kind else read(path)
+        m.meta.setdefault("name", Path(path).stem)
+        data.append(m)
+    vary = _names(args.vary) or None
+    if vary is None:
+        vary = [q.name for q in model.parameters if not q.integer and q.name not in _key_values(args.fix, "--fix")]
+    share = _names(args.share)
+    per_dataset = [n for n in vary if n not in share] if (share and len(data) > 1) else []
+    bounds = {}
+    for item in _names(args.bounds):
+        name, rng = item.split("=", 1) if "=" in item else (item, "")
+        lo, _, hi = rng.partition(":")
+        try:
+            bounds[name] = (float(lo), float(hi))
+        except ValueError:
+            raise ParameterError(f"--bounds {item!r} must look like name=lower:upper") from None
+    print(f"fitting {model.name} to {len(data)} dataset(s): {', '.join(args.files)}", flush=True)
+    res = fit(
+        model,
+        data,
+        vary=vary,
+        initial=_key_values(args.initial, "--initial"),
+        fix=_key_values(args.fix, "--fix"),
+        bounds=bounds or None,
+        per_dataset=per_dataset,
+        fit_x0=_names(args.fit_x0),
+        x0=_key_values(args.x0, "--x0") or None,
+        residual=args.residual,
+        global_method=args.global_method,
+        method=args.method,
+        rtol=args.rtol,
+    )
+    print(res.report())
+    if args.result:
+        print(f"wrote {res.save(args.result)}")
+    if args.report:
+        Path(args.report).write_text(res.to_html())
+        print(f"wrote {args.report}")
+    if args.plot:
+        res.plot(args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
 # ------------------------------------------------------------------ models
 def _cmd_models(args) -> int:
     from memfit.models import available_models, get_model
@@ -122,6 +179,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="FILE", help="write the result table (with a metadata header)")
     p.add_argument("--plot", metavar="FILE", help="write I-V, log|I|-V and state-vs-time plots (PNG/PDF/SVG)")
     p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser(
+        "fit",
+        help="fit a model to measurement files (jointly when several)",
+        description="Fit a compact model to one or several measurement files with lmfit; the files' series "
+        "resistance and compliance are part of the simulated circuit.",
+        epilog="Example: memfit fit iv.csv pulses.csv --model biolek2009 --vary R_off,mu_v --report fit.html "
+        "--result fit.json",
+    )
+    p.add_argument("files", nargs="+", help="measurement files (CSV with metadata header, Parquet, tables)")
+    p.add_argument("--model", "-m", required=True, help="model name (see 'memfit models')")
+    p.add_argument("--vary", action="append", metavar="P1,P2", help="parameters to fit (default: all non-integer)")
+    p.add_argument("--share", action="append", metavar="P1,P2",
+                   help="with several files: these are shared, every other varied parameter is fitted per file")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="hold a parameter fixed")
+    p.add_argument("--initial", action="append", metavar="NAME=VALUE", help="start value")
+    p.add_argument("--bounds", action="append", metavar="NAME=LO:HI", help="fit bounds")
+    p.add_argument("--x0", action="append", metavar="STATE=VALUE", help="known initial state")
+    p.add_argument("--fit-x0", action="append", metavar="STATE", help="fit the initial state per file")
+    p.add_argument("--kind", choices=["iv", "pulse", "retention"], help="kind of every file (default: detect)")
+    p.add_argument("--residual", choices=["log", "relative", "absolute"], help="I-V residual (default: log)")
+    p.add_argument("--global", dest="global_method", choices=["differential_evolution", "basinhopping"],
+                   help="global search before the local least squares (needs finite bounds)")
+    p.add_argument("--method", default="auto", choices=["auto", "dopri5", "sdirk4"], help="integrator")
+    p.add_argument("--rtol", type=float, default=1e-9, help="integration tolerance")
+    p.add_argument("--result", metavar="FILE", help="write the fit result (JSON, with provenance)")
+    p.add_argument("--report", metavar="FILE", help="write an HTML report")
+    p.add_argument("--plot", metavar="FILE", help="write data-vs-model plots")
+    p.set_defaults(func=_cmd_fit)
 
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")

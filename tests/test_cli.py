@@ -16,7 +16,7 @@ def _run(*args):
 def test_help_lists_subcommands():
     out = _run("--help")
     assert out.returncode == 0
-    for cmd in ("simulate", "models"):
+    for cmd in ("simulate", "fit", "models"):
         assert cmd in out.stdout
 
 
@@ -69,3 +69,41 @@ def test_models_lists_and_describes(capsys):
     assert main(["models", "biolek2009", "--equations"]) == 0
     out = capsys.readouterr().out
     assert "R_on" in out and "stp(-i)" in out
+
+
+def test_fit_the_example_datasets_jointly(tmp_path, capsys):
+    """memfit fit on the shipped example files recovers their recorded true parameters within 3 sigma."""
+    import json
+
+    from memfit.datasets import info, path
+
+    files = [str(path("biolek2009_iv")), str(path("biolek2009_pulses"))]
+    out = tmp_path / "fit.json"
+    rc = main(["fit", *files, "--model", "biolek2009", "--vary", "R_off,mu_v", "--initial", "R_off=12000",
+               "--result", str(out), "--report", str(tmp_path / "fit.html"), "--plot", str(tmp_path / "fit.png")])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    truth = info("biolek2009_iv")["true_parameters"]
+    for name in ("R_off", "mu_v"):
+        assert abs(res["values"][name] - truth[name]) < 3 * res["stderr"][name], name
+    assert "R_off" in capsys.readouterr().out
+    assert (tmp_path / "fit.html").read_text().startswith("<html>")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope.csv", "--model", "biolek2009"], "nope.csv: no such file"),
+        (["--model", "biolek2009", "--vary", "Roff"], "has no parameter 'Roff'"),
+        (["--model", "biolek2009", "--bounds", "R_off=1"], "must look like name=lower:upper"),
+    ],
+)
+def test_fit_bad_input_one_line(args, message):
+    from memfit.datasets import path
+
+    if args[0] != "nope.csv":
+        args = [str(path("biolek2009_iv")), *args]
+    out = _run("fit", *args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in out.stderr

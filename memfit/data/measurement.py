@@ -610,6 +610,11 @@ def as_measurement(record: Record, kind: str | type | None = None) -> Measuremen
     frame = f.copy()
     meta = copy.deepcopy(record.meta)
     meta["kind"] = cls.kind if cls is not Measurement else meta.get("kind", "measurement")
+    circuit = meta.get("circuit")  # a Simulation's test circuit -> the measurement metadata keys
+    if isinstance(circuit, dict):
+        for key in ("series_resistance", "compliance", "voltage_compliance"):
+            if circuit.get(key) is not None:
+                meta.setdefault(key, circuit[key])
     if cls is PulseTrain and "role" not in frame.columns:
         raise MeasurementError("a PulseTrain needs a 'role' column to count pulses; the record has none")
     if cls is Retention and "g_read" not in frame.columns:

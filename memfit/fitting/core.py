@@ -69,6 +69,11 @@ class _Problem:
         self.reweighted = False
         self.nfev = 0
         self.x0_fixed: dict[str, float] = {}
+        # a record that knows its initial state (a simulation, a generated example file) says so in meta["x0"]
+        self.x0_data = [
+            {k: float(v) for k, v in (fd.record.meta.get("x0") or {}).items() if k in model.state_names}
+            for fd in data
+        ]
 
     def rows(self, pars) -> tuple[np.ndarray, np.ndarray]:
         """(P, X0): one model parameter row and one initial state per dataset."""
@@ -80,7 +85,7 @@ class _Problem:
             for k, name in enumerate(m.param_names):
                 key = _pname(name, d if name in self.per_dataset else None)
                 P[d, k] = pars[key].value if key in pars else self.fixed[name]
-            X0[d] = m.initial_state(P[d], **self.x0_fixed)
+            X0[d] = m.initial_state(P[d], **{**self.x0_data[d], **self.x0_fixed})
             for s in self.fit_x0:
                 X0[d, m.state_names.index(s)] = pars[_pname(f"x0_{s}", d)].value
         return P, X0
@@ -288,8 +293,9 @@ def fit(
         (``x0_<state>__d<k>``), e.g. the state at the start of each cycle.
     x0 : mapping, optional
         Known initial state values (all datasets), e.g. ``{"x": 0.0}`` after
-        a full reset; states neither given nor fitted start at the model's
-        default.
+        a full reset.  Otherwise a dataset whose metadata records its initial
+        state (``meta["x0"]``, as simulations and memfit's example files do)
+        starts there, and any other state at the model's default.
     kinds : sequence of {"iv", "pulse", "retention"}, optional
         Kind of each dataset (default: from its type / roles).
     residual : str or sequence, optional

@@ -128,7 +128,11 @@ class FitResult:
     def initial_state(self, dataset: int = 0) -> dict[str, float]:
         """Initial state used for one dataset (fitted where ``fit_x0`` asked for it)."""
         m = get_model(self.model)
-        x0 = m.initial_state(m.params(self.model_params(dataset)), **self.info.get("x0", {}))
+        known = {}
+        if self._problem is not None:
+            known.update(self._problem.x0_data[dataset])
+        known.update(self.info.get("x0", {}))
+        x0 = m.initial_state(m.params(self.model_params(dataset)), **known)
         out = dict(zip(m.state_names, map(float, x0)))
         for s in m.state_names:
             key = f"x0_{s}__d{dataset}"
