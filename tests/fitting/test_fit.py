@@ -92,8 +92,11 @@ def test_fit_that_cannot_move_raises():
     assert sim["x"].max() == 0.0
     with pytest.raises(FitError, match="did not move from its start"):
         fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0}, x0={"x": 0.0})
-    # from the default state (x = 0.3145) R_on does matter, and the fit finds the data's device: R = R_off
-    res = fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0})
+    # the simulation records x0 = 0, so by default the fit starts there too and stays flat
+    with pytest.raises(FitError, match="did not move from its start"):
+        fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0})
+    # from another state (x = 0.3145) R_on does matter, and the fit finds the data's device: R = R_off
+    res = fit("strukov2008", sim, vary=["R_on"], initial={"R_on": 100.0}, x0={"x": 0.3145})
     assert res.values["R_on"] == pytest.approx(16e3, rel=1e-4)
 
 
