@@ -214,8 +214,79 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """dy/dt of device + circuit at local time ``tau`` of segment ``s``, and the observables.
 
     Returns False if no operating point exists.  The device kernels receive
-    the absolute time (segment start + tau).
+    the absolute time (segment start + tau).  One small function per circuit
+    kind: a single function holding every kind compiled to code three times
+    slower on the common series path.
     """
+    if ckind == SERIES:
+        return _eval_series(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out)
+    if ckind == PARALLEL_C:
+        return _eval_parallel_c(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out)
+    if ckind == CHARGE:
+        return _eval_charge(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
+    return _eval_flux(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
+
+
+@njit(cache=True)
+def circuit_observe(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
+    """The observables only (what an output sample records); skips the state derivative where it
+    is not needed for them (the series circuit)."""
+    if ckind == SERIES:
+        rs = circ[0]
+        vd, i, comp = _series_point(cur, y[:nx], p, source_value(seg, s, tau), seg[s, _MODE], rs, circ[1], circ[2])
+        if not math.isfinite(vd):
+            return False
+        out[O_VDEV] = vd
+        out[O_I] = i
+        out[O_VTERM] = vd + rs * i
+        out[O_COMP] = comp
+        out[O_PORT] = i
+        return True
+    return circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
+
+
+@njit(cache=True)
+def _eval_series(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
+    rs = circ[0]
+    x = y[:nx]
+    src = source_value(seg, s, tau)
+    vd, i, comp = _series_point(cur, x, p, src, seg[s, _MODE], rs, circ[1], circ[2])
+    if not math.isfinite(vd):
+        return False
+    rhs(x, vd, seg[s, _T0] + tau, p, dy[:nx])
+    out[O_VDEV] = vd
+    out[O_I] = i
+    out[O_VTERM] = vd + rs * i
+    out[O_COMP] = comp
+    out[O_PORT] = i
+    return True
+
+
+@njit(cache=True)
+def _eval_parallel_c(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
+    rs = circ[0]
+    icomp = circ[1]
+    x = y[:nx]
+    src = source_value(seg, s, tau)
+    vc = y[nx]
+    isrc = (src - vc) / rs
+    comp = 0.0
+    if abs(isrc) > icomp:
+        isrc = icomp if isrc > 0.0 else -icomp
+        comp = 1.0
+    idev = cur(x, vc, p)
+    rhs(x, vc, seg[s, _T0] + tau, p, dy[:nx])
+    dy[nx] = (isrc - idev) / circ[3]
+    out[O_VDEV] = vc
+    out[O_I] = isrc
+    out[O_VTERM] = vc + rs * isrc
+    out[O_COMP] = comp
+    out[O_PORT] = idev
+    return True
+
+
+@njit(cache=True)
+def _eval_charge(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     rs = circ[0]
     icomp = circ[1]
     vcomp = circ[2]
@@ -224,66 +295,50 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     src = source_value(seg, s, tau)
     t = seg[s, _T0] + tau
     mode = seg[s, _MODE]
-    if ckind == SERIES:
-        vd, i, comp = _series_point(cur, x, p, src, mode, rs, icomp, vcomp)
-        if not math.isfinite(vd):
-            return False
+    q = y[nx]
+    if mode == 0.0 and rs == 0.0:
+        vd = src
         rhs(x, vd, t, p, dx)
+        q_port = cur(x, vd, p)
+        dq = _chain_rule(cur, x, vd, p, dx, nx, seg, s, tau, lo, hi)
+        dy[nx] = dq
         out[O_VDEV] = vd
-        out[O_I] = i
-        out[O_VTERM] = vd + rs * i
-        out[O_COMP] = comp
-        out[O_PORT] = i
+        out[O_I] = dq
+        out[O_VTERM] = vd
+        out[O_COMP] = 0.0
+        out[O_PORT] = q_port
         return True
-    if ckind == PARALLEL_C:
-        vc = y[nx]
-        isrc = (src - vc) / rs
-        comp = 0.0
-        if abs(isrc) > icomp:
-            isrc = icomp if isrc > 0.0 else -icomp
+    vd = solve_port(cur, x, p, 0.0, 1.0, q, -vcomp, vcomp)
+    if not math.isfinite(vd):
+        return False
+    comp = 0.0
+    if mode == 0.0:
+        i = (src - vd) / rs
+        if abs(i) > icomp:
+            i = icomp if i > 0.0 else -icomp
             comp = 1.0
-        idev = cur(x, vc, p)
-        rhs(x, vc, t, p, dx)
-        dy[nx] = (isrc - idev) / circ[3]
-        out[O_VDEV] = vc
-        out[O_I] = isrc
-        out[O_VTERM] = vc + rs * isrc
-        out[O_COMP] = comp
-        out[O_PORT] = idev
-        return True
-    if ckind == CHARGE:
-        q = y[nx]
-        if mode == 0.0 and rs == 0.0:
-            vd = src
-            rhs(x, vd, t, p, dx)
-            q_port = cur(x, vd, p)
-            dq = _chain_rule(cur, x, vd, p, dx, nx, seg, s, tau, lo, hi)
-            dy[nx] = dq
-            out[O_VDEV] = vd
-            out[O_I] = dq
-            out[O_VTERM] = vd
-            out[O_COMP] = 0.0
-            out[O_PORT] = q_port
-            return True
-        vd = solve_port(cur, x, p, 0.0, 1.0, q, -vcomp, vcomp)
-        if not math.isfinite(vd):
-            return False
-        comp = 0.0
-        if mode == 0.0:
-            i = (src - vd) / rs
-            if abs(i) > icomp:
-                i = icomp if i > 0.0 else -icomp
-                comp = 1.0
-        else:
-            i = src
-        rhs(x, vd, t, p, dx)
-        dy[nx] = i
-        out[O_VDEV] = vd
-        out[O_I] = i
-        out[O_VTERM] = vd + rs * i
-        out[O_COMP] = comp
-        out[O_PORT] = q
-        return True
+    else:
+        i = src
+    rhs(x, vd, t, p, dx)
+    dy[nx] = i
+    out[O_VDEV] = vd
+    out[O_I] = i
+    out[O_VTERM] = vd + rs * i
+    out[O_COMP] = comp
+    out[O_PORT] = q
+    return True
+
+
+@njit(cache=True)
+def _eval_flux(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
+    rs = circ[0]
+    icomp = circ[1]
+    vcomp = circ[2]
+    x = y[:nx]
+    dx = dy[:nx]
+    src = source_value(seg, s, tau)
+    t = seg[s, _T0] + tau
+    mode = seg[s, _MODE]
     # FLUX: the device kernels are driven by the current
     phi = y[nx]
     if mode != 0.0:

@@ -31,7 +31,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from memfit.simulate._kernels.circuit import circuit_eval, source_value  # noqa: F401 (re-export)
+from memfit.simulate._kernels.circuit import circuit_eval, circuit_observe, source_value  # noqa: F401
 
 # segment table columns (see memfit.simulate.stimulus)
 _T0, _T1, _KIND, _A, _B, _C, _D, _MODE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -127,11 +127,13 @@ def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=F
 
 
 @njit(cache=True)
-def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT):
+def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT, yy, dy, ob):
     """Store the (clamped) state and the circuit observables of output time k.
 
     X and OUT have either one row per output time or a single row (then only
-    the latest value is kept)."""
+    the latest value is kept).  ``yy``, ``dy``, ``ob`` are scratch arrays (no
+    allocation per output: it cost more than the evaluation).
+    """
     n = y.shape[0]
     ky = k if X.shape[0] > 1 else 0
     for j in range(n):
@@ -141,11 +143,9 @@ def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT):
         elif v > hi[j]:
             v = hi[j]
         X[ky, j] = v
+        yy[j] = v
     ko = k if OUT.shape[0] > 1 else 0
-    yy = X[ky].copy()
-    dy = np.empty(n)
-    ob = np.empty(OUT.shape[1])
-    if circuit_eval(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob, lo, hi):
+    if circuit_observe(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob, lo, hi):
         for j in range(ob.shape[0]):
             OUT[ko, j] = ob[j]
     else:
@@ -301,6 +301,8 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
     y = x0.copy()
     _clip(y, lo, hi)
     ob = np.empty(OUT.shape[1])
+    scr_y = np.empty(n)
+    scr_dy = np.empty(n)
     ynew = np.empty(n)
     tmp = np.empty(n)
     err = np.empty(n)
@@ -317,7 +319,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
         t = 0.0
         # outputs at the start of this segment (right-continuous source)
         while k_out < m and tout[k_out] <= ta:
-            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT)
+            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
             k_out += 1
         if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, K[0], ob, lo, hi):
             return NO_OPERATING_POINT
@@ -377,7 +379,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                             w = th * (DP_P[q, 0] + th * (DP_P[q, 1] + th * (DP_P[q, 2] + th * DP_P[q, 3])))
                             acc += K[q, j] * w
                         yd[j] = y[j] + h * acc
-                    _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out] - ta, circ, lo, hi, k_out, X, OUT)
+                    _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out] - ta, circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
                     k_out += 1
                 t = tnew
                 for j in range(n):
@@ -407,7 +409,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
     # final output (end of the last segment, left limit)
     while k_out < m:
         last_s = nseg - 1
-        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT)
+        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
@@ -548,6 +550,8 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
     y = x0.copy()
     _clip(y, lo, hi)
     ob = np.empty(OUT.shape[1])
+    scr_y = np.empty(n)
+    scr_dy = np.empty(n)
     K = np.empty((5, n))
     Y = np.empty(n)
     base = np.empty(n)
@@ -564,7 +568,7 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
         tb = span
         t = 0.0
         while k_out < m and tout[k_out] <= ta:
-            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT)
+            _record(rhs, cur, ck, nx, y, p, seg, s, 0.0, circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
             k_out += 1
         if h <= 0.0:
             if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob, lo, hi):
@@ -617,11 +621,11 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                         h = h_try * 0.25
                     rejected = True
             if t_stop < tb:
-                _record(rhs, cur, ck, nx, y, p, seg, s, t_stop, circ, lo, hi, k_out, X, OUT)
+                _record(rhs, cur, ck, nx, y, p, seg, s, t_stop, circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
                 k_out += 1
     while k_out < m:
         last_s = nseg - 1
-        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT)
+        _record(rhs, cur, ck, nx, y, p, seg, last_s, tout[k_out] - seg[last_s, _T0], circ, lo, hi, k_out, X, OUT, scr_y, scr_dy, ob)
         k_out += 1
     if X.shape[0] == 1:
         for j in range(n):
