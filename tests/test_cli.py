@@ -107,3 +107,17 @@ def test_fit_bad_input_one_line(args, message):
     assert out.returncode == 2, out.stderr
     assert message in out.stderr.strip().splitlines()[-1]
     assert "Traceback" not in out.stderr
+
+
+def _gallery():
+    from memfit.models import available_models
+
+    return available_models()
+
+
+@pytest.mark.parametrize("name", _gallery())
+def test_gallery_every_model_simulates_and_plots_its_default(name, tmp_path):
+    """`memfit simulate --model <name>` works for every model with its characteristic default stimulus."""
+    png = tmp_path / f"{name}.png"
+    assert main(["simulate", "--model", name, "--plot", str(png)]) == 0
+    assert png.stat().st_size > 10_000

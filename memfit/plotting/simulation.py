@@ -58,6 +58,12 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
         ax.set_xlabel("current I [A]")
         ax.set_ylabel("flux phi [Wb]")
         ax.set_title("phi-I loop")
+    elif _is_pulse_train(frame):  # pulses with reads: the read conductance after each pulse
+        g = _read_conductance(frame)
+        ax.plot(np.arange(1, g.size + 1), g, "o-", ms=3, lw=1)
+        ax.set_xlabel("read #")
+        ax.set_ylabel("read conductance G [S]")
+        ax.set_title("G after each pulse")
     elif mode_current:
         ax.plot(i, v, lw=1)
         ax.set_xlabel("current I [A]")
@@ -95,8 +101,9 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
     if states:
         for name in states:
             ax.plot(t, frame[name].to_numpy(), lw=1, label=f"{name} [{units.get(name, '')}]")
-        ax.legend(loc="best", fontsize=8)
-        ax.set_ylabel("state")
+        if len(states) <= 6:
+            ax.legend(loc="best", fontsize=8)
+        ax.set_ylabel("state" if len(states) <= 6 else f"{len(states)} states")
     ax.set_xlabel("time t [s]")
     ax.set_title("state vs time")
     ax.grid(alpha=0.3)
@@ -109,3 +116,19 @@ def plot_simulation(sim, path: str | Path | None = None, title: str | None = Non
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return fig
+
+
+def _is_pulse_train(frame) -> bool:
+    if "role" not in frame.columns:
+        return False
+    roles = set(frame["role"].astype(str))
+    return "write" in roles and "read" in roles
+
+
+def _read_conductance(frame) -> np.ndarray:
+    """mean(i) / mean(v) over each run of consecutive read samples."""
+    is_read = (frame["role"].astype(str) == "read").to_numpy()
+    idx = np.nonzero(is_read)[0]
+    runs = np.split(idx, np.nonzero(np.diff(idx) > 1)[0] + 1)
+    v, i = frame["v"].to_numpy(), frame["i"].to_numpy()
+    return np.array([np.mean(i[r]) / np.mean(v[r]) for r in runs if r.size])
