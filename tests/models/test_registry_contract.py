@@ -83,7 +83,9 @@ def test_pinched_at_zero_volts(name):
     p = m.params()
     lo, hi = m.state_bounds(p)
     for w in (0.0, 0.3, 1.0):
-        x = np.where(np.isfinite(lo) & np.isfinite(hi), lo + w * (hi - lo), m.initial_state(p))
+        finite = np.isfinite(lo) & np.isfinite(hi)
+        x = m.initial_state(p).copy()
+        x[finite] = lo[finite] + w * (hi[finite] - lo[finite])
         assert py(m.current)(x, 0.0, p) == 0.0
 
 
