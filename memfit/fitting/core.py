@@ -90,6 +90,12 @@ class _Problem:
                 X0[d, m.state_names.index(s)] = pars[_pname(f"x0_{s}", d)].value
         return P, X0
 
+    def _rows_or_none(self, pars):
+        try:
+            return self.rows(pars)
+        except ParameterError:
+            return None
+
     def scaled(self, r: np.ndarray, d: int) -> np.ndarray:
         """Weighted residual: balanced by point count in the first pass, by noise after reweighting.
 
@@ -104,8 +110,11 @@ class _Problem:
         return r * math.sqrt(self.weights[d] / fd.n)
 
     def residual(self, pars) -> np.ndarray:
-        P, X0 = self.rows(pars)
         self.nfev += 1
+        try:
+            P, X0 = self.rows(pars)
+        except ParameterError:  # a trial step moved a state bound past the recorded initial state
+            return np.concatenate([self.scaled(np.full(fd.n, _PENALTY), d) for d, fd in enumerate(self.data)])
         out = []
         for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
             try:
@@ -121,7 +130,7 @@ class _Problem:
         """Forward-difference Jacobian, all columns of a dataset in one parallel batch."""
         base = {n: pars[n].value for n in var_names}
         steps = []
-        rows_P, rows_X = [self.rows(pars)], []
+        rows_P = [self._rows_or_none(pars)]
         for n in var_names:
             p = pars[n]
             v = p.value
@@ -130,24 +139,34 @@ class _Problem:
                 h = -h
             p.value = v + h
             pars.update_constraints()
-            rows_P.append(self.rows(pars))
+            rows_P.append(self._rows_or_none(pars))
             p.value = v
             steps.append(h)
         pars.update_constraints()
         for n in var_names:
             pars[n].value = base[n]
         cols = []
+        ok = [rp is not None for rp in rows_P]
+        good = [rp for rp in rows_P if rp is not None]
         for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
-            P = np.stack([rp[0][d] for rp in rows_P])
-            X0 = np.stack([rp[1][d] for rp in rows_P])
-            try:
-                OUT, status = sim.run_batch(P, X0)
-            except ParameterError:
-                OUT, status = None, np.ones(len(P), dtype=int)
-            R = np.empty((len(P), fd.n))
-            for j in range(len(P)):
-                r = fd.residual_vector(OUT[j]) if (OUT is not None and status[j] == 0) else np.full(fd.n, _PENALTY)
-                R[j] = self.scaled(np.where(np.isfinite(r), r, _PENALTY), d)
+            R = np.full((len(rows_P), fd.n), _PENALTY)
+            if good:
+                P = np.stack([rp[0][d] for rp in good])
+                X0 = np.stack([rp[1][d] for rp in good])
+                try:
+                    OUT, status = sim.run_batch(P, X0)
+                except ParameterError:
+                    OUT, status = None, np.ones(len(P), dtype=int)
+                rows = iter(range(len(good)))
+                for j in range(len(rows_P)):
+                    if not ok[j]:
+                        continue
+                    g = next(rows)
+                    if OUT is not None and status[g] == 0:
+                        R[j] = fd.residual_vector(OUT[g])
+            R = np.where(np.isfinite(R), R, _PENALTY)
+            for j in range(len(rows_P)):
+                R[j] = self.scaled(R[j], d)
             cols.append((R[1:] - R[0]) / np.asarray(steps)[:, None])
         self.nfev += len(var_names) + 1
         return np.concatenate(cols, axis=1).T

@@ -150,7 +150,11 @@ class FitData:
             if len(self.stimulus) != len(f):
                 raise FitError(f"dataset {self.label!r}: its stimulus has {len(self.stimulus)} samples for "
                                f"{len(f)} measured rows")
-            self.target = self.transform_iv(f["i"].to_numpy(dtype=float))
+            # where the source forces the current, the response is the voltage: compare that
+            modes = np.asarray(self.stimulus.modes, dtype=object)[self.stimulus.segment_index()]
+            self.voltage_samples = modes == "current"
+            meas = self._iv_observable(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float), floor=True)
+            self.target = self.transform_iv(meas)
             self.scale = 1.0
             return
         # reads in the *simulated* output: from the stimulus roles at its output times
@@ -190,6 +194,16 @@ class FitData:
         """Simulated read conductance [S] per read event (``mean(i) / mean(v)`` over the event)."""
         return np.array([np.mean(i[e]) / np.mean(v[e]) for e in self.events])
 
+    def _iv_observable(self, v: np.ndarray, i: np.ndarray, floor: bool = False) -> np.ndarray:
+        """The I-V response: current where voltage is forced, voltage (scaled to a current) where current is."""
+        vs = getattr(self, "voltage_samples", None)
+        if vs is None or not vs.any():
+            return i
+        if floor:
+            # a voltage scale that puts voltages on the same footing as currents in the residual
+            self.voltage_scale = self.current_floor / max(1e-4 * float(np.max(np.abs(v[vs]))), 1e-12)
+        return np.where(vs, v * self.voltage_scale, i)
+
     def transform_iv(self, i: np.ndarray) -> np.ndarray:
         if self.residual == "log":
             return np.arcsinh(i / self.current_floor)
@@ -199,9 +213,11 @@ class FitData:
         """Unweighted residual of a simulation's observables ``out`` (see :class:`memfit.simulate.Simulator`)."""
         i_sim = out[:, _c.O_I]
         if self.kind == "iv":
+            i_sim = self._iv_observable(out[:, _c.O_VTERM], i_sim)
             if self.residual == "log":
                 return np.arcsinh(i_sim / self.current_floor) - self.target
-            i_meas = self.record.frame["i"].to_numpy(dtype=float)
+            f = self.record.frame
+            i_meas = self._iv_observable(f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float))
             if self.residual == "relative":
                 return (i_sim - i_meas) / np.maximum(np.abs(i_meas), self.current_floor)
             return (i_sim - i_meas) / np.max(np.abs(i_meas))
