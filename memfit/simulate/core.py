@@ -492,19 +492,24 @@ def simulate(
         t_fail = stim.t[np.argmin(done)] if not done.all() else stim.t[-1]
         raise _status_error(model, status, stats, t_fail, stim.t[-1], su.method, max_steps)
     seg_idx = stim.segment_index()
-    frame = pd.DataFrame({"t": stim.t, "v": OUT[:, _c.O_VTERM], "i": OUT[:, _c.O_I], "v_dev": OUT[:, _c.O_VDEV]})
+    cols = {"t": stim.t, "v": OUT[:, _c.O_VTERM], "i": OUT[:, _c.O_I], "v_dev": OUT[:, _c.O_VDEV]}
     for k, name in enumerate(model.state_names):
-        frame[name] = X[:, k]
+        cols[name] = X[:, k]
     units = {s.name: s.unit for s in model.states}
     if su.ckind == _c.PARALLEL_C:
-        frame["i_dev"] = OUT[:, _c.O_PORT]
+        cols["i_dev"] = OUT[:, _c.O_PORT]
         units["i_dev"] = "A"
     elif su.extra is not None:
-        frame[su.extra] = OUT[:, _c.O_PORT]
+        cols[su.extra] = OUT[:, _c.O_PORT]
         units[su.extra] = "C" if su.extra == "q" else "Wb"
-    frame["compliance"] = OUT[:, _c.O_COMP] > 0.5
-    frame["segment"] = seg_idx
-    frame["role"] = pd.Categorical(np.asarray(stim.roles, dtype=object)[seg_idx])
+    cols["compliance"] = OUT[:, _c.O_COMP] > 0.5
+    cols["segment"] = seg_idx
+    # roles as a categorical built from codes (one frame construction: inserting columns one by one,
+    # and categorising 10^4 Python strings, cost more than the integration)
+    categories = sorted(set(stim.roles))
+    codes = np.array([categories.index(r) for r in stim.roles], dtype=np.int8)[seg_idx]
+    cols["role"] = pd.Categorical.from_codes(codes, categories=categories)
+    frame = pd.DataFrame(cols)
     from memfit import __version__
 
     meta = {
