@@ -20,6 +20,7 @@ SECTIONS = {
         "benchmarks.models",
         "every registered model under its default stimulus vs solve_ivp (Radau for stiff models)",
     ),
+    "realdata": ("benchmarks.real_data", "fits to the measured data of ../shared/datasets (skipped without it)"),
     "fitting": (
         "benchmarks.fitting",
         "joint 6-parameter fit of 10^4 points vs a solve_ivp objective; population fit of 1,000 devices",

@@ -80,7 +80,11 @@ class FitResult:
         varied = list(internal.values())  # physical names of the fitted quantities
         public = {n: p for n, p in res.params.items() if not n.startswith(INTERNAL_PREFIXES)}
         values = {n: float(p.value) for n, p in public.items()}
-        stderr = {n: (float(p.stderr) if p.stderr is not None else math.nan) for n, p in public.items()}
+        # lmfit reports 0 (not NaN) where the covariance was invalid: a varied quantity is never exactly determined
+        stderr = {}
+        for n, p in public.items():
+            e = float(p.stderr) if p.stderr is not None else math.nan
+            stderr[n] = e if (math.isfinite(e) and (e > 0 or n not in internal.values())) else math.nan
         # correlations of the internal variables equal those of the physical ones to first order
         corr = pd.DataFrame(np.eye(len(varied)), index=varied, columns=varied)
         for a_int, a in internal.items():
