@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("sections", nargs="*", metavar="SECTION", help=f"sections to run (default: all of {list(SECTIONS)})")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, for a quick check that everything runs (< 20 s)")
-    p.add_argument("--repeats", type=int, default=None, help="timed repetitions per figure (median); default 5, smoke 2")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repetitions per figure (median); default: each section's own (5 for single runs)")
     p.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed (FAIL)")
     return p
 
