@@ -290,26 +290,31 @@ def triangle_sweep(
     points_per_cycle : int
         Output samples per cycle (spread over the legs by their length).
     """
-    f = "triangle_sweep"
-    vmax = _num("vmax", vmax, nonneg=True, func=f)
-    vmin = -vmax if vmin is None else _num("vmin", vmin, func=f)
-    if vmin > 0:
-        raise StimulusError(f"{f}(): vmin must be <= 0 V, got {vmin:g} V")
+    return _triangle("triangle_sweep", "v", "V", MODE_VOLTAGE, vmax, vmin, frequency, rate, cycles,
+                     points_per_cycle)
+
+
+def _triangle(f, sym, unit, mode, top, bottom, frequency, rate, cycles, points_per_cycle) -> Stimulus:
+    """0 -> top -> 0 -> bottom -> 0 sweeps of either drive mode (shared by the two public builders)."""
+    top = _num(f"{sym}max", top, nonneg=True, func=f)
+    bottom = -top if bottom is None else _num(f"{sym}min", bottom, func=f)
+    if bottom > 0:
+        raise StimulusError(f"{f}(): {sym}min must be <= 0 {unit}, got {bottom:g} {unit}")
     cycles = int(_num("cycles", cycles, positive=True, integer=True, func=f))
     ppc = int(_num("points_per_cycle", points_per_cycle, positive=True, integer=True, func=f))
-    span = 2 * (vmax - vmin)
+    span = 2 * (top - bottom)
     if span == 0:
-        raise StimulusError(f"{f}(): vmax and vmin are both 0 V")
+        raise StimulusError(f"{f}(): {sym}max and {sym}min are both 0 {unit}")
     period = _period(f, frequency, rate, span)
     b = _Builder()
-    legs = [(0.0, vmax), (vmax, 0.0), (0.0, vmin), (vmin, 0.0)]
     for _ in range(cycles):
-        for v0, v1 in legs:
-            if v0 == v1:
+        for a0, a1 in [(0.0, top), (top, 0.0), (0.0, bottom), (bottom, 0.0)]:
+            if a0 == a1:
                 continue
-            frac = abs(v1 - v0) / span
-            b.linear(v0, v1, period * frac, max(2, round(ppc * frac)), "sweep")
-    return b.build(f"triangle({vmin:g}..{vmax:g} V, {1 / period:g} Hz x{cycles})")
+            frac = abs(a1 - a0) / span
+            b.linear(a0, a1, period * frac, max(2, round(ppc * frac)), "sweep", mode=mode)
+    prefix = "triangle" if mode == MODE_VOLTAGE else "current_triangle"
+    return b.build(f"{prefix}({bottom:g}..{top:g} {unit}, {1 / period:g} Hz x{cycles})")
 
 
 def current_sweep(
@@ -325,25 +330,8 @@ def current_sweep(
     Parameters are those of :func:`triangle_sweep`, in amperes (``imin=0``
     gives the unipolar sweep used for threshold switches such as VO2).
     """
-    f = "current_sweep"
-    imax = _num("imax", imax, nonneg=True, func=f)
-    imin = -imax if imin is None else _num("imin", imin, func=f)
-    if imin > 0:
-        raise StimulusError(f"{f}(): imin must be <= 0 A, got {imin:g} A")
-    cycles = int(_num("cycles", cycles, positive=True, integer=True, func=f))
-    ppc = int(_num("points_per_cycle", points_per_cycle, positive=True, integer=True, func=f))
-    span = 2 * (imax - imin)
-    if span == 0:
-        raise StimulusError(f"{f}(): imax and imin are both 0 A")
-    period = _period(f, frequency, rate, span)
-    b = _Builder()
-    for _ in range(cycles):
-        for i0, i1 in [(0.0, imax), (imax, 0.0), (0.0, imin), (imin, 0.0)]:
-            if i0 == i1:
-                continue
-            frac = abs(i1 - i0) / span
-            b.linear(i0, i1, period * frac, max(2, round(ppc * frac)), "sweep", mode=MODE_CURRENT)
-    return b.build(f"current_triangle({imin:g}..{imax:g} A, {1 / period:g} Hz x{cycles})")
+    return _triangle("current_sweep", "i", "A", MODE_CURRENT, imax, imin, frequency, rate, cycles,
+                     points_per_cycle)
 
 
 def sine_sweep(
