@@ -25,4 +25,8 @@ SECTIONS = {
         "benchmarks.fitting",
         "joint 6-parameter fit of 10^4 points vs a solve_ivp objective; population fit of 1,000 devices",
     ),
+    "parallel": (
+        "benchmarks.parallel",
+        "population-fit throughput on local processes and a Dask LocalCluster, 1 and 2 workers; per-task overhead",
+    ),
 }

@@ -15,10 +15,8 @@ fits finished so far, marked ``complete = False``.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -134,17 +132,55 @@ def _fit_chunk(model, items, kwargs) -> list[dict[str, Any]]:
     return [_fit_one(model, rec, label, kwargs) for label, rec in items]
 
 
-def _progress(done: int, total: int, t0: float, stream) -> None:
-    if stream is None:
-        return
-    frac = done / total if total else 1.0
-    rate = done / max(time.perf_counter() - t0, 1e-9)
-    eta = (total - done) / rate if rate > 0 else float("inf")
-    bar = "#" * int(30 * frac)
-    stream.write(f"\rfitting [{bar:<30}] {done}/{total}  {rate:.1f}/s  eta {eta:.0f} s ")
-    stream.flush()
-    if done == total:
-        stream.write("\n")
+def _fit_chunk_task(shared, items) -> list[dict[str, Any]]:
+    """One task of :func:`memfit.parallel.run_tasks`: fit a chunk of datasets."""
+    return _fit_chunk(shared["model"], items, shared["kwargs"])
+
+
+_SUFFIXES = (".csv", ".txt", ".dat", ".tsv", ".parquet", ".pq")
+
+
+def _split_devices(m) -> list:
+    """A multi-device/multi-cycle measurement -> one dataset per device (or per cycle)."""
+    for col in ("device", "cell", "cycle"):
+        if col in m.frame.columns and m.frame[col].nunique() > 1:
+            out = []
+            for value in pd.unique(m.frame[col]):
+                part = m.where(**{col: value})
+                part.meta["device"] = f"{m.meta.get('device') or col}-{value}" if col != "device" else str(value)
+                out.append(part)
+            return out
+    return [m]
+
+
+def _collect(data) -> list:
+    """Datasets from a list of records/paths, a folder, or one (multi-device) file."""
+    from pathlib import Path
+
+    from memfit.data import read
+    from memfit.data.record import Record
+
+    if isinstance(data, (str, Path)):
+        p = Path(data)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in _SUFFIXES)
+            if not files:
+                raise FitError(f"{p}: no measurement files ({', '.join(_SUFFIXES)}) in this folder")
+            data = files
+        elif p.exists():
+            return _split_devices(read(p))
+        else:
+            raise FitError(f"{p}: no such file or folder")
+    out = []
+    for k, item in enumerate(data):
+        if isinstance(item, (str, Path)):
+            out.extend(_split_devices(read(item)))
+        elif isinstance(item, Record):
+            out.append(item)
+        else:
+            raise FitError(f"dataset {k} is a {type(item).__name__}; fit_population() takes measurements, "
+                           f"simulations, file paths or a folder")
+    return out
 
 
 def fit_population(
@@ -156,6 +192,8 @@ def fit_population(
     chunk_size: int | None = None,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    backend=None,
+    store=None,
     **fit_kwargs,
 ) -> PopulationResult:
     """Fit ``model`` to every dataset of a population, in parallel.
@@ -163,15 +201,25 @@ def fit_population(
     Parameters
     ----------
     model : str or DeviceModel
-    data : sequence of Record
-        One measurement (or simulation) per device or per cycle.
+    data : sequence of Record or paths, a folder, or one file
+        One measurement (or simulation) per device or per cycle; a folder
+        means every measurement file in it; a file with a ``device``,
+        ``cell`` or ``cycle`` column holding several values is split into one
+        dataset per value.
     labels : sequence of str, optional
         Row labels (default: ``meta["device"]`` / ``meta["name"]`` or the index).
     workers : int, optional
-        Worker processes (default: the number of CPUs; 1 runs in this
-        process, which is what tests of small populations want).
+        Worker processes of the local backend (default: the number of CPUs;
+        1 runs in this process, which is what tests of small populations want).
     chunk_size : int, optional
-        Datasets per task (default: about four tasks per worker).
+        Datasets per task (default: about four tasks per worker, at most 50
+        datasets per task).
+    backend : None, "local", "dask", "tcp://host:port" or distributed.Client
+        Where the fits run (see :mod:`memfit.parallel`); the same results on
+        every backend.
+    store : path, optional
+        Folder that keeps finished chunks; a rerun with the same folder (and
+        the same data and chunking) fits only what is missing.
     progress : bool
         Print a progress bar on stderr.
     on_result : callable, optional
@@ -187,7 +235,7 @@ def fit_population(
     from memfit.models.registry import get_model
 
     name = get_model(model).name
-    data = list(data)
+    data = _collect(data)
     if not data:
         raise FitError("fit_population() needs at least one dataset")
     if labels is None:
@@ -195,50 +243,45 @@ def fit_population(
     labels = list(labels)
     if len(labels) != len(data):
         raise FitError(f"{len(labels)} labels for {len(data)} datasets")
-    workers = os.cpu_count() or 1 if workers is None else int(workers)
-    if workers < 1:
-        raise FitError(f"workers must be >= 1, got {workers}")
+    from memfit.parallel import ParallelError, get_backend, run_tasks
+
+    try:
+        be = get_backend(backend, workers)
+    except ParallelError as exc:
+        raise FitError(str(exc)) from None
+    nw = be.n_workers
     n = len(data)
-    chunk = chunk_size or max(1, math.ceil(n / (4 * workers)))
+    chunk = chunk_size or max(1, min(50, math.ceil(n / (4 * nw))))
     items = list(zip(labels, data))
-    chunks = [items[i:i + chunk] for i in range(0, n, chunk)]
-    stream = sys.stderr if progress else None
+    tasks = [(f"chunk{i // chunk:06d}", (items[i:i + chunk],)) for i in range(0, n, chunk)]
     rows: list[dict[str, Any]] = []
     complete = True
     t0 = time.perf_counter()
 
-    def take(new_rows):
+    def take(key, new_rows):
         for r in new_rows:
             rows.append(r)
             if on_result is not None:
                 on_result(r)
-        _progress(len(rows), n, t0, stream)
 
     try:
-        if workers == 1:
-            for ch in chunks:
-                take(_fit_chunk(name, ch, fit_kwargs))
-        else:
-            import multiprocessing as mp
-
-            # spawn: numba's thread pool is not fork-safe
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(_fit_chunk, name, ch, fit_kwargs) for ch in chunks]
-                try:
-                    for fut in as_completed(futures):
-                        take(fut.result())
-                except KeyboardInterrupt:
-                    for f in futures:
-                        f.cancel()
-                    raise
+        done = run_tasks(_fit_chunk_task, tasks, shared={"model": name, "kwargs": fit_kwargs}, backend=be,
+                         store=store, on_result=take, progress="fitting" if progress else False)
+        if store is not None:  # chunks restored from the store did not pass through take()
+            seen = {r["label"] for r in rows}
+            for new_rows in done.values():
+                rows.extend(r for r in new_rows if r["label"] not in seen)
     except KeyboardInterrupt:
         complete = False
-        if stream is not None:
-            stream.write(f"\ninterrupted: keeping {len(rows)} finished fits\n")
+        if progress:
+            sys.stderr.write(f"\ninterrupted: keeping {len(rows)} finished fits\n")
+    finally:
+        if be is not backend and hasattr(be, "close"):
+            be.close()
     order = {lab: k for k, lab in enumerate(labels)}
     table = pd.DataFrame(rows)
     if not table.empty:
         table = table.sort_values("label", key=lambda s: s.map(order)).reset_index(drop=True)
     varied = [c for c in table.columns if f"{c}_stderr" in table.columns]
     return PopulationResult(name, table, varied, complete, time.perf_counter() - t0,
-                            {"workers": workers, "chunk_size": chunk, **{k: repr(v) for k, v in fit_kwargs.items()}})
+                            {"backend": be.name, "workers": nw, "chunk_size": chunk, **{k: repr(v) for k, v in fit_kwargs.items()}})
