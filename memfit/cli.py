@@ -129,6 +129,33 @@ def _cmd_fit(args) -> int:
     return 0
 
 
+# -------------------------------------------------------------- population
+def _cmd_population(args) -> int:
+    from memfit.fitting import fit_population
+
+    data = args.paths[0] if len(args.paths) == 1 else list(args.paths)
+    backend = args.scheduler or None
+    res = fit_population(
+        args.model,
+        data,
+        vary=_names(args.vary) or None,
+        fix=_key_values(args.fix, "--fix"),
+        initial=_key_values(args.initial, "--initial"),
+        workers=args.workers,
+        backend=backend,
+        store=args.store,
+        progress=not args.quiet,
+        rtol=args.rtol,
+    )
+    print(res.summary())
+    if args.csv:
+        res.to_csv(args.csv)
+        print(f"wrote {args.csv}")
+    if not res.complete:
+        return 130
+    return 0
+
+
 # ------------------------------------------------------------------ models
 def _cmd_models(args) -> int:
     from memfit.models import available_models, get_model
@@ -208,6 +235,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="FILE", help="write an HTML report")
     p.add_argument("--plot", metavar="FILE", help="write data-vs-model plots")
     p.set_defaults(func=_cmd_fit)
+
+    p = sub.add_parser(
+        "population",
+        help="fit every device (or cycle) of a population, in parallel; statistics for presets",
+        description="Fit one model to many measurements: several files, a folder, or one file with a device, "
+        "cell or cycle column. Runs on local worker processes, or on a Dask cluster with --scheduler.",
+        epilog="Example: memfit population wafer/ --model biolek2009 --vary R_off,mu_v --csv table.csv "
+        "[--scheduler tcp://10.0.0.5:8786] [--store partial/]",
+    )
+    p.add_argument("paths", nargs="+", help="measurement files, or one folder / multi-device file")
+    p.add_argument("--model", "-m", required=True, help="model name (see 'memfit models')")
+    p.add_argument("--vary", action="append", metavar="P1,P2", help="parameters to fit per device")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE", help="hold a parameter fixed")
+    p.add_argument("--initial", action="append", metavar="NAME=VALUE", help="start value")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per CPU)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: scheduler address tcp://host:port, or 'dask' for a local one "
+                   '(pip install "memfit[dask]")')
+    p.add_argument("--store", metavar="DIR", help="keep finished chunks here; a rerun resumes")
+    p.add_argument("--rtol", type=float, default=1e-9, help="integration tolerance")
+    p.add_argument("--csv", metavar="FILE", help="write the parameter table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_population)
 
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")

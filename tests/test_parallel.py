@@ -179,3 +179,26 @@ def test_population_fit_same_on_dask_and_local(cluster):
     np.testing.assert_array_equal(loc.table["R_off"].to_numpy(), dsk.table["R_off"].to_numpy())
     # and the fits are right: each within 3 standard errors of the drawn value
     assert np.all(np.abs(loc.table["R_off"] - r_off) < 3 * loc.table["R_off_stderr"])
+
+
+def test_cli_population_folder(tmp_path, capsys):
+    import pandas as pd
+
+    from memfit.cli import main
+    from memfit.simulate import simulate
+
+    r_true = (14e3, 18e3)
+    for k, r_off in enumerate(r_true):
+        s = simulate("biolek2009", "sine(amplitude=1.2, f=1, points_per_cycle=600)", params={"R_off": r_off})
+        s.frame[["t", "v", "i"]].to_csv(tmp_path / f"dev{k}.csv", index=False)
+    out = tmp_path / "table.csv"
+    rc = main(["population", str(tmp_path), "--model", "biolek2009", "--vary", "R_off", "--workers", "1",
+               "--csv", str(out), "--quiet"])
+    assert rc == 0
+    table = pd.read_csv(out)
+    # noise-free data sampled finely (the file holds samples: the fit replays them piecewise linearly)
+    np.testing.assert_allclose(table["R_off"], r_true, rtol=2e-4)
+    assert "2 of 2 fits succeeded" in capsys.readouterr().out
+    rc = main(["population", str(tmp_path), "--model", "biolek2009", "--scheduler", "spark"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "not understood" in err and len(err.splitlines()) == 1
