@@ -259,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_population)
 
+    from memfit.presets.cli import add_parsers as _preset_parsers
+
+    _preset_parsers(sub)
+
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")
     p.add_argument("--equations", action="store_true", help="also print the model's equations and sources")

@@ -267,6 +267,12 @@ class FitResult:
         return simulate(self.model, fd.stimulus, params=self.model_params(dataset),
                         x0=self.initial_state(dataset), circuit=fd.circuit, rtol=self.info["rtol"])
 
+    def to_preset(self, **kwargs):
+        """Derive a device preset from this fit by simulation (see :func:`memfit.presets.derive.preset_from_fit`)."""
+        from memfit.presets.derive import preset_from_fit
+
+        return preset_from_fit(self, **kwargs)
+
     # -------------------------------------------------------------- io
     def to_dict(self) -> dict[str, Any]:
         return {
