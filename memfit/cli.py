@@ -262,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     from memfit.presets.cli import add_parsers as _preset_parsers
 
     _preset_parsers(sub)
+    from instruments.cli import add_parsers as _lab_parsers
+
+    _lab_parsers(sub)
 
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")
