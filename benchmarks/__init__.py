@@ -29,4 +29,5 @@ SECTIONS = {
         "benchmarks.parallel",
         "population-fit throughput on local processes and a Dask LocalCluster, 1 and 2 workers; per-task overhead",
     ),
+    "crossbar": ("benchmarks.crossbar", "analog forward, IR drop, write-verify on the compact model"),
 }

@@ -265,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     from instruments.cli import add_parsers as _lab_parsers
 
     _lab_parsers(sub)
+    from memfit.crossbar.cli import add_parsers as _crossbar_parsers
+
+    _crossbar_parsers(sub)
 
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")

@@ -1,0 +1,281 @@
+r"""Fused forward kernels of an analog tile: everything around the matrix product in one pass each.
+
+The forward pass of a tile (see :mod:`memfit.crossbar.tile`) is
+
+    input side:   noise management (abs-max) -> DAC -> the device's read I-V   (per input element)
+    array:        y = x_eff @ W_eff                                            (BLAS sgemm/dgemm)
+    output side:  + N(0, out_noise^2 + w_noise^2 ||x_q||^2) -> ADC -> saturation flag for the
+                  bound management -> slices recombined x alpha x column scale  (per output element)
+
+:func:`prepare_inputs` and :func:`finish_outputs` do the input and output sides in one jitted loop
+each, so the matrix product (left to BLAS: nothing beats it) is the only other pass over the data.
+They reproduce the float32 arithmetic of the numpy reference path in ``tile.py`` operation by
+operation (same roundings, so the same DAC codes and ADC levels); with noise on, the normals come
+from :func:`standard_normals`.
+
+Random numbers
+--------------
+Output noise needs one standard normal per output and read.  numpy's generator costs about 12 ns
+a float32 normal here (through its Python-level API, one call per array), as much as the
+matrix product itself; in-kernel we use
+
+* the **xoshiro256**\*\* generator (Blackman & Vigna, ACM TOMS 47, 36 (2021),
+  doi:10.1145/3460772), 64-bit state of 256 bits, seeded per call from the tile's
+  ``numpy.random.Generator`` (so results are reproducible from the user's seed);
+* the **ziggurat** method (Marsaglia & Tsang, J. Stat. Softw. 5(8) (2000),
+  doi:10.18637/jss.v005.i08) with 256 layers on 32-bit draws laid out as numpy's float32 ziggurat
+  (8 bits layer index, 1 bit sign, 23 bits abscissa -- no bit is used twice), exact wedge and
+  tail (Marsaglia 1964) rejection steps; 98.8 % of the draws take the fast path.
+
+Each normal is a fresh draw (nothing is precomputed or reused).  The distribution is tested in
+``tests/crossbar/test_nonideal.py`` (moments, Kolmogorov-Smirnov, tail probabilities).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# ----------------------------------------------------------------------------- ziggurat tables
+_ZIG_R = 3.6541528853610088  # right edge of the base strip for 256 layers
+_ZIG_V = 4.92867323399e-3  # area of every layer (base strip + tail, and each rectangle)
+
+
+def _ziggurat_tables():
+    """(ki uint32, wi float32, fi float64) for 256 layers on 23-bit abscissae.
+
+    Layer 0 is the base strip ``[0, v/f(r)] x [0, f(r)]`` (x > r: the tail); layer k >= 1 is the
+    rectangle ``[0, x_{k-1}] x [f(x_{k-1}), f(x_k)]`` whose part ``[0, x_k]`` lies under
+    ``f(x) = exp(-x^2/2)``; ``x_0 = r``, ``x_255 = 0``.
+    """
+    f = lambda x: math.exp(-0.5 * x * x)  # noqa: E731
+    x = np.empty(256)
+    x[0] = _ZIG_R
+    for k in range(1, 255):
+        x[k] = math.sqrt(-2.0 * math.log(_ZIG_V / x[k - 1] + f(x[k - 1])))
+    x[255] = 0.0
+    # the constants close the ziggurat: the top rectangle ends at f = 1 (x = 0)
+    assert abs(_ZIG_V / x[254] + f(x[254]) - 1.0) < 1e-9
+    m = float(2 ** 23)
+    ki = np.empty(256, dtype=np.uint32)
+    wi = np.empty(256, dtype=np.float32)
+    fi = np.empty(256, dtype=np.float64)
+    w0 = _ZIG_V / f(_ZIG_R)
+    ki[0] = np.uint32(math.floor(m * _ZIG_R / w0))
+    wi[0] = np.float32(w0 / m)
+    fi[0] = f(_ZIG_R)
+    for k in range(1, 256):
+        ki[k] = np.uint32(math.floor(m * x[k] / x[k - 1]))
+        wi[k] = np.float32(x[k - 1] / m)
+        fi[k] = f(x[k])
+    return ki, wi, fi
+
+
+_KI, _WI, _FI = _ziggurat_tables()
+
+
+# ----------------------------------------------------------------------------- xoshiro256**
+@njit(inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@njit(inline="always")
+def _next64(s):
+    """One 64-bit output of xoshiro256** (state ``s``, 4 x uint64, advanced in place)."""
+    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
+    return result
+
+
+@njit(inline="always")
+def _uniform(s):
+    """Uniform double in (0, 1) from the top 53 bits."""
+    return ((_next64(s) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@njit
+def _zig_slow(s, r, idx, x):
+    """Rejection part of the ziggurat for a draw that missed the fast path (layer ``idx``)."""
+    if idx == 0:  # tail beyond r (Marsaglia 1964)
+        while True:
+            xx = -math.log(_uniform(s)) / _ZIG_R
+            yy = -math.log(_uniform(s))
+            if yy + yy > xx * xx:
+                t = _ZIG_R + xx
+                return -t if (r >> np.uint32(8)) & np.uint32(1) else t
+    fx = _FI[idx - 1] + _uniform(s) * (_FI[idx] - _FI[idx - 1])
+    if fx < math.exp(-0.5 * float(x) * float(x)):
+        return float(x)
+    return np.nan  # rejected: draw again
+
+
+@njit(inline="always")
+def _normal32(s, r):
+    """Standard normal from the 32-bit draw ``r`` (fast path) or a rejection loop (rare)."""
+    while True:
+        idx = r & np.uint32(0xFF)
+        rabs = r >> np.uint32(9)
+        x = np.float32(rabs) * _WI[idx]
+        if (r >> np.uint32(8)) & np.uint32(1):
+            x = -x
+        if rabs < _KI[idx]:
+            return x
+        z = _zig_slow(s, r, idx, x)
+        if not math.isnan(z):
+            return np.float32(z)
+        r = np.uint32(_next64(s) >> np.uint64(32))
+
+
+@njit(cache=True)
+def _fill_normals(s, out):
+    n = out.size
+    flat = out.reshape(n)
+    k = 0
+    while k + 1 < n:
+        u = _next64(s)
+        flat[k] = _normal32(s, np.uint32(u & np.uint64(0xFFFFFFFF)))
+        flat[k + 1] = _normal32(s, np.uint32(u >> np.uint64(32)))
+        k += 2
+    if k < n:
+        flat[k] = _normal32(s, np.uint32(_next64(s) >> np.uint64(32)))
+
+
+def seed_state(rng: np.random.Generator) -> np.ndarray:
+    """A fresh xoshiro256** state (4 x uint64, not all zero) drawn from ``rng``."""
+    while True:
+        s = rng.integers(0, 2 ** 64, size=4, dtype=np.uint64)
+        if np.any(s):
+            return s
+
+
+def standard_normals(shape, rng: np.random.Generator) -> np.ndarray:
+    """float32 standard normals of ``shape`` from the in-kernel generator, seeded from ``rng``."""
+    out = np.empty(shape, dtype=np.float32)
+    _fill_normals(seed_state(rng), out)
+    return out
+
+
+# ----------------------------------------------------------------------------- fused input side
+@njit(cache=True)
+def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_inv_step, lut, lut_k, xe, xsq):
+    """Input side of one read of the rows ``rows`` of ``x`` (float32 (batch, in)).
+
+    ``first``: compute ``alpha`` (batch,) = max|x| per row (noise management ``abs_max``; 1 for
+    all-zero rows) or 1 (no management).  Then for each listed row ``b``: ``x/alpha`` -> DAC
+    (clip to ``+-in_bound``, round to multiples of ``dac_step``; skipped when ``dac`` is False) ->
+    ``xe[k]`` = the read I-V at the DAC level (``lut[code + lut_k]`` when ``lut`` is not empty, else
+    the level itself); ``xsq[k] = sum xq^2`` (for the weight noise).  Same float32 operations as
+    the numpy reference.
+    """
+    n_in = x.shape[1]
+    one = np.float32(1.0)
+    lo = np.float32(-in_bound)
+    hi = np.float32(in_bound)
+    fstep = np.float32(dac_step)
+    finv = np.float32(dac_inv_step)
+    use_lut = lut.shape[0] > 0
+    if first:
+        for b in range(x.shape[0]):
+            a = np.float32(1.0)
+            if abs_max:
+                a = np.float32(0.0)
+                for i in range(n_in):
+                    v = abs(x[b, i])
+                    if v > a:
+                        a = v
+                if a == 0:
+                    a = one
+            alpha[b] = a
+    for k in range(rows.shape[0]):
+        b = rows[k]
+        inv = one / alpha[b]
+        acc = np.float32(0.0)
+        for i in range(n_in):
+            v = x[b, i] * inv
+            if dac:
+                if v < lo:
+                    v = lo
+                elif v > hi:
+                    v = hi
+                q = np.rint(v * finv)
+                v = q * fstep
+                if use_lut:
+                    xe[k, i] = lut[int(q) + lut_k]
+                else:
+                    xe[k, i] = v
+            else:
+                xe[k, i] = v
+            acc += v * v
+        xsq[k] = acc
+
+
+# ----------------------------------------------------------------------------- fused output side
+@njit(cache=True)
+def finish_outputs(y, rows, xsq, out_noise2, w_noise2, noise, state, adc, out_bound, adc_step, adc_inv_step,
+                   check_sat, sig, sig_f32, alpha, colscale, out, sat):
+    """Output side of one read: noise, ADC, saturation flags, recombination and scaling.
+
+    ``y`` (S, n_rows, out) are the float32 pre-noise slice outputs of the rows ``rows``.  Adds
+    ``sqrt(out_noise2 + w_noise2 * xsq[k]) * N(0, 1)`` (when ``noise``), flags ``sat[k]`` when an
+    output reaches ``+-out_bound`` (when ``check_sat``), quantizes (when ``adc``) and writes
+    ``out[b, j] = (sum_s sig[s] q[s, k, j]) * alpha[b] * colscale[j]`` -- float64 for one
+    slice (as numpy promotes with the float64 significance), float32 for several.
+    A re-read of a row (bound management) overwrites its earlier read.
+    """
+    S, nr, n_out = y.shape
+    lo = np.float32(-out_bound)
+    hi = np.float32(out_bound)
+    fstep = np.float32(adc_step)
+    finv = np.float32(adc_inv_step)
+    on2 = np.float32(out_noise2)
+    wn2 = np.float32(w_noise2)
+    u = np.uint64(0)
+    for k in range(nr):
+        b = rows[k]
+        std = np.float32(0.0)
+        if noise:
+            std = np.sqrt(on2 + wn2 * xsq[k])
+        flag = False
+        a = alpha[b]
+        for s in range(S):
+            for j in range(n_out):
+                v = y[s, k, j]
+                if noise:
+                    if (j & 1) == 0:
+                        u = _next64(state)
+                        z = _normal32(state, np.uint32(u & np.uint64(0xFFFFFFFF)))
+                    else:
+                        z = _normal32(state, np.uint32(u >> np.uint64(32)))
+                    v = v + std * z
+                if check_sat and abs(v) >= hi:
+                    flag = True
+                if adc:
+                    c = v
+                    if c < lo:
+                        c = lo
+                    elif c > hi:
+                        c = hi
+                    v = np.rint(c * finv) * fstep
+                y[s, k, j] = v
+        sat[k] = flag
+        if S == 1:
+            s0 = sig[0]
+            for j in range(n_out):
+                out[b, j] = np.float32(float(y[0, k, j]) * s0 * float(a) * float(colscale[j]))
+        else:
+            for j in range(n_out):
+                acc = np.float32(0.0)
+                for s in range(S):
+                    acc += sig_f32[s] * y[s, k, j]
+                out[b, j] = acc * a * colscale[j]

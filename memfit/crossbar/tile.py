@@ -1,0 +1,420 @@
+r"""Analog tiles: :class:`AnalogMatrix` holds one weight matrix on crossbar tiles of devices.
+
+``AnalogMatrix(W, device, config, rng)`` maps ``W`` (out, in) onto tiles (:mod:`memfit.crossbar.mapping`),
+``program()`` sets every device's conductance (:mod:`memfit.crossbar.programming`) and
+``forward(x, t)`` computes ``x @ W.T`` the way the hardware does, ``t`` seconds after programming.
+
+The forward pass of one tile, for a batch of input vectors (normalized units, see
+:mod:`memfit.crossbar.config`):
+
+1. noise management: ``alpha = max|x|`` per vector (``x/alpha`` uses the whole DAC range);
+2. DAC: clip to ``+-in_bound``, round to ``2**dac_bits - 1`` levels;
+3. the array: each slice's column currents ``sum_i G_ij V_read h(x_i V_read)`` (``h`` = the device's
+   read I-V, or ``x_i`` for an ohmic read) -- or, with ``ir_drop``, the nodal solution of the array with
+   its wire resistance (:mod:`memfit.crossbar.irdrop`) -- as normalized outputs;
+4. output-referred noise: ``N(0, out_noise^2 + (w_noise ||x||_2)^2)`` (+ the device read noise);
+5. ADC: clip to ``+-out_bound``, round to ``2**adc_bits - 1`` levels; bound management: while an
+   output saturated, halve the input (double ``alpha``) and read that vector again;
+6. digital periphery: slices recombined with their powers of two, times ``alpha``, divided by the
+   global drift-compensation factor, times the tile's weight scale; tiles that share outputs are
+   summed.  The bias is *not* added (the layers add it digitally).
+
+Conductances drift as ``G(t) = G_prog ((t + t0)/t0)^-nu`` with per-device ``nu`` drawn at
+programming from the device's ``nu(G)`` tables; stuck devices neither program nor drift.
+Global drift compensation (thesis eqs. 3.6-3.7, Joshi et al., Nat. Commun. 11, 2473 (2020),
+doi:10.1038/s41467-020-16108-9): right after programming, and again at ``t``, all rows are driven
+with the calibration voltage (input +1) and the summed magnitude of the tile's outputs is read;
+``alpha_drift = I_cal(t)/I_cal(0)`` and outputs are divided by it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memfit.crossbar import mapping as mp
+from memfit.crossbar.config import CrossbarConfig, get_config
+from memfit.crossbar.device import CrossbarDevice
+from memfit.errors import ParameterError
+
+
+def quantize(x: np.ndarray, bits: int | None, bound: float) -> np.ndarray:
+    """Clip to ``[-bound, bound]`` and round to ``2**bits - 1`` symmetric levels (None: unchanged).
+
+    The step is ``2 bound / (2**bits - 2)``: levels ``k * step`` for ``k = -(2**(bits-1) - 1) ..
+    2**(bits-1) - 1``, zero included (aihwkit's ``res = 1/(2**bits - 2)`` of the full range).
+    """
+    if bits is None:
+        return x
+    step = 2.0 * bound / (2 ** bits - 2)
+    return np.rint(np.clip(x, -bound, bound) * (1.0 / step)) * step
+
+
+class _Tile:
+    """One tile: its place in the matrix, scales, target and programmed conductances, drift data."""
+
+    def __init__(self, spec: mp.TileSpec, w: np.ndarray, device: CrossbarDevice, cfg: CrossbarConfig):
+        self.spec = spec
+        self.scale = mp.weight_scales(w, cfg.mapping, cfg.clip, cfg.clip_type)  # (out,)
+        w_norm = mp.normalize(w, self.scale)
+        slices, self.significance = mp.slice_weights(w_norm, cfg.bit_slicing)
+        self.w_norm = w_norm
+        #: (S, P, out, in) target conductances [S]
+        self.targets = mp.target_conductances(slices, device.g_min, device.g_max, cfg.differential)
+        n_dev = cfg.devices_per_weight
+        #: (S, n_dev, P, out, in) programmed conductances [S]
+        self.G = np.repeat(self.targets[:, None], n_dev, axis=1)
+        self.nu = None
+        self.stuck = None
+        self.cal0 = 0.0
+        self._cache_t = None
+        self._cache = None
+
+    def invalidate(self):
+        self._cache_t = None
+        self._cache = None
+
+
+class AnalogMatrix:
+    """A weight matrix on analog crossbar tiles.
+
+    Parameters
+    ----------
+    weight : (out, in) array
+        The weights (any real values; the mapping scales them).
+    device : CrossbarDevice, optional
+        The device of every cross-point (default: ideal ohmic device, 0..14 nS).
+    config : CrossbarConfig or str, optional
+        Hardware configuration (default ``"baseline-ftj"``).
+    rng : numpy.random.Generator, optional
+        Random source for programming, faults, drift exponents and read noise.
+    engine : {"fused", "numpy"}
+        ``"fused"`` (default): the input and output sides of each read run as one jitted loop each
+        (:mod:`memfit.crossbar.nonideal`) around the BLAS product -- float32 configurations
+        without IR drop or per-device read noise; everything else, and ``"numpy"``, uses the
+        plain numpy reference path (same arithmetic, numpy's normals).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from memfit.crossbar.config import get_config
+    >>> from memfit.crossbar.device import CrossbarDevice
+    >>> W = np.random.default_rng(0).normal(size=(10, 20))
+    >>> am = AnalogMatrix(W, CrossbarDevice.ideal(), get_config("baseline-ftj").ideal())
+    >>> x = np.ones((2, 20))
+    >>> bool(np.allclose(am.forward(x), x @ W.T, rtol=1e-5, atol=1e-5))
+    True
+    """
+
+    def __init__(self, weight, device: CrossbarDevice | None = None, config: CrossbarConfig | str | None = None,
+                 rng: np.random.Generator | None = None, *, engine: str = "fused"):
+        W = np.asarray(weight, dtype=np.float64)
+        if W.ndim != 2 or not np.all(np.isfinite(W)):
+            raise ParameterError(f"AnalogMatrix: weight must be a finite 2-D (out, in) array, got shape {W.shape}"
+                                 + ("" if W.ndim != 2 else " with non-finite entries"))
+        self.weight = W
+        if engine not in ("fused", "numpy"):
+            raise ParameterError(f"AnalogMatrix: engine = {engine!r} is not allowed; expected 'fused' or 'numpy'")
+        self.engine = engine
+        self.device = device if device is not None else CrossbarDevice.ideal()
+        self.config = get_config(config if config is not None else "baseline-ftj")
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.dtype = np.dtype(self.config.dtype)
+        self.tiles = [_Tile(s, W[s.out_start:s.out_stop, s.in_start:s.in_stop], self.device, self.config)
+                      for s in mp.split_tiles(W.shape[0], W.shape[1], self.config.tile_size)]
+        self.programmed = False
+        self.report = None
+        self._lut = None
+        #: the read I-V is applied (nonlinear device and read_nonlinearity on); checked once here
+        self._nonlinear = bool(self.config.read_nonlinearity and not self.device.ohmic)
+        if self._nonlinear and self.config.dac_bits is not None:
+            # read I-V at the DAC levels (inputs are quantized, so a lookup table is exact)
+            b = self.config.dac_bits
+            kmax = 2 ** (b - 1) - 1
+            step = 2.0 * self.config.in_bound / (2 ** b - 2)
+            levels = np.arange(-kmax, kmax + 1) * step
+            self._lut = (self.device.read_iv(levels * self.device.read_voltage)).astype(self.dtype)
+            self._lut_k = kmax
+            self._lut_step = step
+
+    # ------------------------------------------------------------------ programming
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(out, in) of the weight matrix."""
+        return self.weight.shape
+
+    def program(self):
+        """Program every device of every tile per ``config.programming``; draw faults and drift exponents.
+
+        Returns
+        -------
+        ProgrammingReport or None
+            Fraction of devices within tolerance and pulse counts (None for ideal programming).
+        """
+        from memfit.crossbar import programming as pg
+
+        cfg, dev = self.config, self.device
+        reports = []
+        for tile in self.tiles:
+            shape = tile.G.shape
+            targets = np.broadcast_to(tile.targets[:, None], shape).copy()
+            if cfg.programming == "tgdp":
+                G, rep = pg.tgdp(tile, dev, cfg, self.rng)
+            else:
+                G, rep = pg.program_conductances(targets, dev, cfg.programming, self.rng)
+            if rep is not None:
+                reports.append(rep)
+            tile.stuck = None
+            if cfg.faults and (dev.faults["stuck_on"] > 0 or dev.faults["stuck_off"] > 0):
+                u = self.rng.random(shape)
+                on = u < dev.faults["stuck_on"]
+                off = (u >= dev.faults["stuck_on"]) & (u < dev.faults["stuck_on"] + dev.faults["stuck_off"])
+                G = np.where(on, dev.g_max, np.where(off, dev.g_min, G))
+                tile.stuck = on | off
+            tile.G = G
+            tile.cal0 = self._calibration_read(tile, G)
+            if cfg.drift and dev.drift is not None:
+                nu = dev.draw_nu(G, self.rng)
+                if tile.stuck is not None:
+                    nu[tile.stuck] = 0.0
+                tile.nu = nu
+            else:
+                tile.nu = None
+            tile.invalidate()
+        self.programmed = True
+        self.report = pg.ProgrammingReport.merge(reports) if reports else None
+        return self.report
+
+    def _ensure_programmed(self):
+        if not self.programmed:
+            self.program()
+
+    def _calibration_read(self, tile: _Tile, G: np.ndarray) -> float:
+        """Global drift compensation read: all inputs at +1 (V_read), sum of |outputs| (noise-free).
+
+        ``sum_j |sum_i w_ij|`` with the slices recombined -- the known-input read of the thesis's
+        eq. 3.7 / aihwkit's ``GlobalDriftCompensation``.
+        """
+        dev = self.device
+        w = mp.conductance_to_weight(G.mean(axis=1), dev.g_min, dev.g_max, self.config.differential)
+        return float(np.sum(np.abs(np.tensordot(tile.significance, w.sum(axis=2), axes=1))))
+
+    # ------------------------------------------------------------------ state at time t
+    def _conductances(self, tile: _Tile, t: float) -> np.ndarray:
+        if tile.nu is None or t <= 0:
+            return tile.G
+        t0 = self.device.drift_t0
+        return tile.G * ((t + t0) / t0) ** (-tile.nu)
+
+    def _state(self, tile: _Tile, t: float):
+        """(W_eff (S, out, in) in dtype, G_t, drift factor) at time t, cached per t."""
+        if tile._cache_t == t and tile._cache is not None:
+            return tile._cache
+        cfg, dev = self.config, self.device
+        Gt = self._conductances(tile, t)
+        w = mp.conductance_to_weight(Gt.mean(axis=1), dev.g_min, dev.g_max, cfg.differential)  # (S, out, in)
+        alpha = 1.0
+        if cfg.drift_compensation == "global" and tile.nu is not None and t > 0 and tile.cal0 > 0:
+            alpha = self._calibration_read(tile, Gt) / tile.cal0
+        weff = np.ascontiguousarray(np.swapaxes(w, 1, 2)).astype(self.dtype)  # (S, in, out): x @ weff
+        gsq = None
+        if cfg.device_read_noise and dev.read_noise > 0:
+            dg = dev.g_max - dev.g_min
+            k = 1.0 if cfg.differential else 2.0
+            gsq = np.ascontiguousarray(np.swapaxes((Gt ** 2).sum(axis=(1, 2)), 1, 2) * (k * dev.read_noise / dg) ** 2
+                                       / Gt.shape[1] ** 2).astype(self.dtype)
+        tile._cache = (weff, Gt, alpha, gsq)
+        tile._cache_t = t
+        return tile._cache
+
+    def effective_weight(self, t: float = 0.0) -> np.ndarray:
+        """(out, in) weights the hardware holds at time ``t`` [s] (drift and compensation included,
+        read nonlinearity, converters and noise not)."""
+        self._ensure_programmed()
+        out = np.zeros(self.weight.shape)
+        for tile in self.tiles:
+            weff, _, alpha, _ = self._state(tile, float(t))
+            w = np.tensordot(tile.significance, weff.astype(np.float64), axes=1).T  # (out, in)
+            s = tile.spec
+            out[s.out_start:s.out_stop, s.in_start:s.in_stop] = w * tile.scale[:, None] / alpha
+        return out
+
+    # ------------------------------------------------------------------ forward
+    def _array(self, tile: _Tile, xq: np.ndarray, codes, state) -> np.ndarray:
+        """Normalized, noisy, pre-ADC outputs (S, batch, out) of the array for DAC outputs ``xq``."""
+        cfg, dev = self.config, self.device
+        weff, Gt, _, gsq = state
+        S = weff.shape[0]
+        if cfg.ir_drop:
+            from memfit.crossbar.irdrop import solve_ir_drop, wire_resistance
+
+            vr = dev.read_voltage
+            r = wire_resistance(cfg.wire_ratio, dev.g_max)
+            iv = dev.iv_grid() if self._nonlinear else None
+            V = xq.astype(np.float64) * vr
+            dg = dev.g_max - dev.g_min
+            n_dev, P = Gt.shape[1], Gt.shape[2]
+            y = np.zeros((S, xq.shape[0], Gt.shape[3]))
+            for s in range(S):
+                for d in range(n_dev):
+                    for p in range(P):
+                        I = solve_ir_drop(Gt[s, d, p].T, V, r, iv=iv, read_voltage=vr)
+                        y[s] += (I if p == 0 else -I)
+                if not cfg.differential:
+                    h = dev.read_iv(V) if iv is not None else V / vr
+                    y[s] -= n_dev * 0.5 * (dev.g_min + dev.g_max) * vr * h.sum(axis=1)[:, None]
+                y[s] *= (1.0 if cfg.differential else 2.0) / (vr * dg * n_dev)
+            y = y.astype(self.dtype)
+        else:
+            if self._nonlinear:
+                if codes is not None:
+                    xe = np.take(self._lut, codes + self._lut_k)
+                else:
+                    xe = dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
+            else:
+                xe = xq
+            y = np.matmul(xe[None], weff) if S > 1 else (xe @ weff[0])[None]
+        if cfg.any_noise:
+            var = None
+            if cfg.out_noise > 0:
+                var = np.full((xq.shape[0], 1), cfg.out_noise ** 2, dtype=self.dtype)
+            if cfg.w_noise > 0:
+                wv = (cfg.w_noise ** 2) * np.einsum("bi,bi->b", xq, xq)[:, None]
+                var = wv if var is None else var + wv
+            if gsq is not None:
+                xe2 = xq * xq if not self._nonlinear else None
+                if xe2 is None:
+                    xe_ = dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
+                    xe2 = xe_ * xe_
+                dv = np.matmul(xe2[None], gsq)  # (S, batch, out)
+                var = dv if var is None else var + dv
+            if var is not None:
+                std = np.sqrt(var, dtype=self.dtype)
+                y = y + std * self.rng.standard_normal(y.shape, dtype=self.dtype)
+        return y
+
+    @property
+    def fused(self) -> bool:
+        """True when the forward pass runs the fused kernels (see ``engine``)."""
+        cfg = self.config
+        return (self.engine == "fused" and self.dtype == np.float32 and not cfg.ir_drop
+                and not (cfg.device_read_noise and self.device.read_noise > 0)
+                and not (self._nonlinear and cfg.dac_bits is None))
+
+    def _tile_forward(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
+        if self.fused:
+            return self._tile_forward_fused(tile, x, t)
+        return self._tile_forward_reference(tile, x, t)
+
+    def _tile_forward_fused(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
+        """The forward pass of one tile with the fused input/output kernels (float32).
+
+        Same steps and float32 roundings as :meth:`_tile_forward_reference`; the normals come
+        from the in-kernel generator of :mod:`memfit.crossbar.nonideal`.
+        """
+        from memfit.crossbar import nonideal as nl
+
+        cfg = self.config
+        weff, _, drift_alpha, _ = self._state(tile, t)
+        B, n_in = x.shape
+        S, n_out = weff.shape[0], weff.shape[2]
+        f32 = np.float32
+        alpha = np.empty(B, dtype=f32)
+        rows = np.arange(B, dtype=np.intp)
+        res = np.empty((B, n_out), dtype=f32)
+        dac = cfg.dac_bits is not None
+        dstep = 2.0 * cfg.in_bound / (2 ** cfg.dac_bits - 2) if dac else 1.0
+        lut = self._lut if self._lut is not None else np.zeros(0, dtype=f32)
+        lut_k = int(self._lut_k) if self._lut is not None else 0
+        noise = cfg.out_noise > 0 or cfg.w_noise > 0
+        rstate = nl.seed_state(self.rng) if noise else np.ones(4, dtype=np.uint64)
+        adc = cfg.adc_bits is not None
+        astep = 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0
+        bm = adc and cfg.bound_management == "iterative"
+        colscale = (tile.scale / drift_alpha).astype(f32)
+        sig = np.ascontiguousarray(tile.significance, dtype=np.float64)
+        sig32 = sig.astype(f32)
+        for it in range(cfg.max_bm_iterations + 1):
+            nr = rows.shape[0]
+            xe = np.empty((nr, n_in), dtype=f32)
+            xsq = np.empty(nr, dtype=f32)
+            nl.prepare_inputs(x, rows, alpha, it == 0, cfg.noise_management == "abs_max", dac, float(cfg.in_bound),
+                              dstep, 1.0 / dstep, lut, lut_k, xe, xsq)
+            y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
+            sat = np.zeros(nr, dtype=np.bool_)
+            check = bm and it < cfg.max_bm_iterations
+            nl.finish_outputs(y, rows, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, noise, rstate, adc,
+                              float(cfg.out_bound), astep, 1.0 / astep, check, sig, sig32, alpha, colscale, res, sat)
+            if not check or not sat.any():
+                break
+            rows = rows[sat]
+            alpha[rows] *= f32(2.0)
+        return res
+
+    def _tile_forward_reference(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
+        """The forward pass of one tile in plain numpy (the reference of the fused kernels)."""
+        cfg = self.config
+        state = self._state(tile, t)
+        alpha = np.ones(x.shape[0], dtype=self.dtype)
+        if cfg.noise_management == "abs_max":
+            alpha = np.max(np.abs(x), axis=1)
+            alpha[alpha == 0] = 1.0
+        rows = np.arange(x.shape[0])
+        y_out = np.empty((len(tile.significance), x.shape[0], tile.spec.shape[0]), dtype=self.dtype)
+        bits, ob = cfg.adc_bits, cfg.out_bound
+        for it in range(cfg.max_bm_iterations + 1):
+            xs = x[rows] * (1.0 / alpha[rows])[:, None]
+            codes = None
+            if cfg.dac_bits is not None:
+                step = 2.0 * cfg.in_bound / (2 ** cfg.dac_bits - 2)
+                q = np.rint(np.clip(xs, -cfg.in_bound, cfg.in_bound) * (1.0 / step))
+                if self._lut is not None:
+                    codes = q.astype(np.intp)
+                xq = (q * step).astype(self.dtype)
+            else:
+                xq = xs.astype(self.dtype)
+            y = self._array(tile, xq, codes, state)
+            if bits is None:
+                y_out[:, rows] = y
+                break
+            sat = np.any(np.abs(y) >= ob, axis=(0, 2))
+            y_out[:, rows] = quantize(y, bits, ob)
+            if cfg.bound_management != "iterative" or not sat.any() or it == cfg.max_bm_iterations:
+                break
+            rows = rows[sat]
+            alpha[rows] *= 2.0
+        if len(tile.significance) == 1:
+            y = y_out[0] * tile.significance[0]
+        else:
+            y = np.tensordot(tile.significance.astype(self.dtype), y_out, axes=1)
+        _, _, drift_alpha, _ = state
+        return y * alpha[:, None] * (tile.scale / drift_alpha).astype(self.dtype)[None, :]
+
+    def forward(self, x, t: float = 0.0) -> np.ndarray:
+        """``x @ W.T`` on the hardware, ``t`` [s] after programming (bias not included).
+
+        Parameters
+        ----------
+        x : (batch, in) or (in,) array
+        t : float
+            Time since programming [s] (drift; 0 = right after programming).
+
+        Returns
+        -------
+        (batch, out) or (out,) array in the configured dtype.
+        """
+        x = np.asarray(x)
+        single = x.ndim == 1
+        x2 = np.atleast_2d(x).astype(self.dtype, copy=False)
+        if x2.ndim != 2 or x2.shape[1] != self.weight.shape[1]:
+            raise ParameterError(f"AnalogMatrix.forward: input has shape {x.shape}, expected (batch, "
+                                 f"{self.weight.shape[1]})")
+        if not t >= 0:
+            raise ParameterError(f"AnalogMatrix.forward: t must be >= 0 s, got {t}")
+        self._ensure_programmed()
+        out = np.zeros((x2.shape[0], self.weight.shape[0]), dtype=self.dtype)
+        for tile in self.tiles:
+            s = tile.spec
+            out[:, s.out_start:s.out_stop] += self._tile_forward(tile, x2[:, s.in_start:s.in_stop], float(t))
+        return out[0] if single else out
+
+    __call__ = forward
