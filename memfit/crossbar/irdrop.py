@@ -13,23 +13,29 @@ node ``B_ij`` and passes ``I_ij = f_ij(U_ij - B_ij)``, with ``f_ij(v) = G_ij v``
 table, linearly interpolated).
 
 Kirchhoff's current law at every node gives ``2 n_in n_out`` equations.  For *given* device
-currents the line voltages follow exactly by prefix sums: the word-line segment ``k`` carries
-``S_ik = sum_{m>=k} I_im``, so ``U_ik = V_i - r_w sum_{l<=k} S_il``; the bit-line segment below
-row ``i`` carries ``P_ij = sum_{m<=i} I_mj``, so ``B_ij = r_w sum_{l>=i} P_lj``; the output
-current is ``P_{n_in-1, j}``.  The solver alternates (block Gauss-Jacobi / "line sweep"):
+currents the line voltages follow exactly: the word-line drop is
+``dU_ij = V_i - U_ij = r_w sum_m I_im (min(j, m) + 1)`` and the bit-line voltage is
+``B_ij = r_w sum_m I_mj (n_in - max(i, m)) = r_w ((n_in - i) C_ij + A_j - W_ij)`` with the column
+prefix sums ``C_ij = sum_{m<i} I_mj``, ``W_ij = sum_{m<i} (n_in - m) I_mj`` over the rows *above*
+``i`` and the column total ``A_j = sum_m (n_in - m) I_mj`` (row ``i``'s own current cancels).
 
-    I <- f(U - B);   U, B <- exact line solutions for I
-
-starting from ``U = V``, ``B = 0``.  The error contracts by about
-``G_max r_w n_in n_out`` per sweep (5e-4 for a 512 x 512 FTJ tile at the thesis's ratio, so
-3-4 sweeps reach 1e-12); the loop stops when the largest change of a device voltage is below
-``tol * max|V|`` and reports failure (no convergence) if the change grows.  It is
-vectorised over the batch (``prange``), O(n_in n_out) per sweep and allocation-free inside.
-
-Speed trick, exact for the interpolated I-V: near its row voltage ``V_i`` a device sees
-``V_i - delta`` with a tiny ``delta``; inside the table segment that holds ``V_i`` the
-interpolant is linear, so the current is ``G (a_i + b_i v)`` with per-row coefficients, and
-the full table lookup is done only for devices whose voltage left that segment.
+Solver (:func:`solve_ir_drop`): row-by-row Gauss-Seidel sweeps from the top row down.  In a sweep,
+``C`` and ``W`` are exact for the rows already solved; only ``A`` is taken from the previous sweep.
+Row ``i``: its bit-line voltages follow from ``C, W, A``; its word line is the fixed point
+``dU = r_w M I(V_i - B - dU)``, iterated with one pass per iteration
+(``dU_j = r_w ((j + 1) T - j R1_j + R2_j)`` with running sums), a contraction of factor
+``q_i = r_w max|dh/dv| V_read sum_m (m + 1) G_im`` (about 1e-3 for a 512 x 512 FTJ tile at the
+thesis's wire ratio).  The first sweep starts from the column totals of the ideal (drop-free)
+currents (one BLAS product over the batch) and only predicts new totals; each column total then
+takes a secant step ``A <- (A_new - kappa A)/(1 - kappa)`` with
+``kappa_j = -r_w sum_i (n_in - i) G_ij dI/dv``, after which one more sweep usually converges.
+Stopping rules are a-posteriori contraction bounds: every device-voltage error
+``<= tol * max|V|``.  Input vectors are solved ``_NB`` at a time (sharing every pass over ``G``),
+chunks in parallel (``prange``); nothing per device is stored besides ``G``.  The device current
+uses the linear interpolant of the read I-V table on the segment that holds the device voltage.
+Where the iteration does not contract (``q >= 1``: lines very resistive compared with the
+devices, roughly ``wire_ratio < n^2/2``), the vector is solved by Newton on the sparse nodal
+system (:func:`solve_ir_drop_direct`).
 
 Validated (tests/crossbar/test_irdrop.py) against a sparse direct nodal solve with
 ``scipy.sparse.linalg.spsolve`` (ohmic devices) and ``scipy.optimize.root`` on the same
@@ -39,9 +45,12 @@ sparse system (nonlinear devices).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange  # noqa: F401
 
 from memfit.errors import CircuitError
+
+
+_NB = 8  # input vectors solved together (the innermost, SIMD dimension of every buffer)
 
 
 @njit(cache=True, inline="always")
@@ -58,105 +67,117 @@ def _interp(v, v0, inv_dv, tab):
 
 
 @njit(cache=True)
-def _solve_one(G, V, r, linear, vr, v0, inv_dv, tab, tol, max_iter, out, U, Pm, D, S, P, Bacc, ra, rb, rlo, rhi):
+def _solve_chunk(G, V, A0, r, linear, v0, inv_dv, SA, SB, rb, qrow, qcol, tol, max_local, max_sweeps, out):
+    """Row-by-row Gauss-Seidel with exact bit-line bookkeeping for ``_NB`` input vectors ("lanes")
+    that share every pass over ``G``.  Buffers are (lane, column).
+
+    Returns the number of sweeps (> 0) or minus it when the iteration did not converge.
+    See the module docstring for the scheme.
+    """
     n_in, n_out = G.shape
-    vmax = 0.0
-    for i in range(n_in):
-        if abs(V[i]) > vmax:
-            vmax = abs(V[i])
-        for j in range(n_out):
-            D[i, j] = V[i]
-    if vmax == 0.0:
-        for j in range(n_out):
-            out[j] = 0.0
-        return 0
-    # per-row linear coefficients of the interpolant in the segment holding V_i: h(v) = a + b v
-    ntab = tab.shape[0]
-    for i in range(n_in):
-        if linear:
-            ra[i] = 0.0
-            rb[i] = 1.0
-            rlo[i] = -np.inf
-            rhi[i] = np.inf
-        else:
-            x = (V[i] - v0) * inv_dv
-            k = int(np.floor(x))
-            if k < 0:
-                k = 0
-            elif k > ntab - 2:
-                k = ntab - 2
-            lo = v0 + k / inv_dv
-            slope = (tab[k + 1] - tab[k]) * inv_dv
-            ra[i] = vr * (tab[k] - slope * lo)
-            rb[i] = vr * slope
-            rlo[i] = lo if k > 0 else -np.inf
-            rhi[i] = lo + 1.0 / inv_dv if k < ntab - 2 else np.inf
-    last = np.inf
-    it = 0
-    for it in range(1, max_iter + 1):
-        for j in range(n_out):
-            P[j] = 0.0
-        # pass 1 (rows top -> bottom): device currents, column prefix sums, word-line voltages
+    kmax = SA.shape[0] - 1
+    vmax = np.zeros(_NB)
+    for v in range(_NB):
         for i in range(n_in):
-            a = ra[i]
-            b = rb[i]
-            lo = rlo[i]
-            hi = rhi[i]
+            vmax[v] = max(vmax[v], abs(V[v, i]))
+    A = A0.copy()
+    C = np.empty((_NB, n_out))
+    W = np.empty((_NB, n_out))
+    K = np.empty((_NB, n_out))
+    B = np.empty((_NB, n_out))
+    dU = np.empty((_NB, n_out))
+    I = np.empty((_NB, n_out))
+    for sweep in range(1, max_sweeps + 1):
+        # the first sweep only predicts the column totals for the secant step (one word-line pass)
+        predictor = sweep == 1
+        C[:] = 0.0
+        W[:] = 0.0
+        K[:] = 0.0
+        for i in range(n_in):
+            ni = float(n_in - i)
+            g_row = G[i]
+            q = qrow[i]
+            for v in range(_NB):
+                b = rb[v, i]
+                vi = V[v, i]
+                tol_v = (1.0 - q) * tol * vmax[v] if vmax[v] > 0 else np.inf  # all-zero (padding) lanes
+                Cv, Wv, Av, Bv, dUv, Iv, Kv = C[v], W[v], A[v], B[v], dU[v], I[v], K[v]
+                # bit-line voltages of row i (exact for the rows above, A lagged), first currents (dU = 0)
+                T = 0.0
+                for j in range(n_out):
+                    bj = r * (ni * Cv[j] + Av[j] - Wv[j])
+                    Bv[j] = bj
+                    dUv[j] = 0.0
+                    d = vi - bj
+                    if linear:
+                        c = g_row[j] * d
+                    else:
+                        k = min(max(int((d - v0) * inv_dv), 0), kmax)
+                        c = g_row[j] * (SA[k] + SB[k] * d)
+                    Iv[j] = c
+                    T += c
+                # word line i: the fixed point dU = r M I(dU), a contraction of factor q, one pass each:
+                # dU_j = r sum_{l <= j} sum_{m >= l} I_m = r ((j + 1) T - j R1_j + R2_j),
+                # R1_j = sum_{m < j} I_m, R2_j = sum_{m < j} m I_m
+                it = 0
+                while True:
+                    it += 1
+                    R1 = 0.0
+                    R2 = 0.0
+                    chg = 0.0
+                    Tn = 0.0
+                    for j in range(n_out):
+                        fj = float(j)
+                        du = r * ((fj + 1.0) * T - fj * R1 + R2)
+                        chg = max(chg, abs(du - dUv[j]))
+                        dUv[j] = du
+                        old = Iv[j]
+                        R1 += old
+                        R2 += fj * old
+                        d = vi - Bv[j] - du
+                        if linear:
+                            c = g_row[j] * d
+                        else:
+                            k = min(max(int((d - v0) * inv_dv), 0), kmax)
+                            c = g_row[j] * (SA[k] + SB[k] * d)
+                        Iv[j] = c
+                        Tn += c
+                    T = Tn
+                    if q < 1.0 and (q * chg <= tol_v or predictor):
+                        break
+                    if it >= max_local or not q < 1.0:
+                        return -sweep
+                for j in range(n_out):
+                    c = Iv[j]
+                    Cv[j] += c
+                    Wv[j] += ni * c
+                    Kv[j] += ni * g_row[j] * b
+        # the lagged column totals: |A - A*| <= |A - F(A)| / (1 - qcol); bit-line error r |A - A*|
+        ok = qcol < 1.0 and not predictor
+        for v in range(_NB):
+            lim = (1.0 - qcol) * tol * vmax[v] if vmax[v] > 0 else np.inf
             for j in range(n_out):
-                d = D[i, j]
-                if d >= lo and d <= hi:
-                    c = G[i, j] * (a + b * d)
-                else:
-                    c = G[i, j] * vr * _interp(d, v0, inv_dv, tab)
-                S[j] = c
-                P[j] += c
-                Pm[i, j] = P[j]
-            acc = 0.0
-            for j in range(n_out - 1, -1, -1):  # S_j = sum_{m >= j} I_im
-                acc += S[j]
-                S[j] = acc
-            u = V[i]
+                if r * abs(W[v, j] - A[v, j]) > lim:
+                    ok = False
+        if ok:
+            for v in range(_NB):
+                for j in range(n_out):
+                    out[v, j] = C[v, j]
+            return sweep
+        # secant step on each column total: A_new ~ A* + kappa (A - A*), kappa = -r sum (n-i) G_ij b_i
+        for v in range(_NB):
             for j in range(n_out):
-                u -= r * S[j]
-                U[i, j] = u
-        for j in range(n_out):
-            out[j] = P[j]
-            Bacc[j] = 0.0
-        # pass 2 (rows bottom -> top): bit-line voltages, new device voltages
-        change = 0.0
-        for i in range(n_in - 1, -1, -1):
-            for j in range(n_out):
-                Bacc[j] += r * Pm[i, j]
-                dn = U[i, j] - Bacc[j]
-                dd = abs(dn - D[i, j])
-                if dd > change:
-                    change = dd
-                D[i, j] = dn
-        if change <= tol * vmax:
-            return it
-        if it > 3 and change > 0.9 * last:
-            return -it  # not contracting
-        last = change
-    return -it
+                kap = -r * K[v, j]
+                A[v, j] = (W[v, j] - kap * A[v, j]) / (1.0 - kap)
+    return -max_sweeps
 
 
 @njit(cache=True, parallel=True)
-def _solve_batch(G, V, r, linear, vr, v0, inv_dv, tab, tol, max_iter, out, iters):
-    n_b = V.shape[0]
-    n_in, n_out = G.shape
-    for b in prange(n_b):
-        U = np.empty((n_in, n_out))
-        Pm = np.empty((n_in, n_out))
-        D = np.empty((n_in, n_out))
-        S = np.empty(n_out)
-        P = np.empty(n_out)
-        Bacc = np.empty(n_out)
-        ra = np.empty(n_in)
-        rb = np.empty(n_in)
-        rlo = np.empty(n_in)
-        rhi = np.empty(n_in)
-        iters[b] = _solve_one(G, V[b], r, linear, vr, v0, inv_dv, tab, tol, max_iter, out[b], U, Pm, D, S, P,
-                              Bacc, ra, rb, rlo, rhi)
+def _solve_batch(G, Vt, A0t, r, linear, v0, inv_dv, SA, SB, rbt, qrow, qcol, tol, max_local, max_sweeps, out, sweeps):
+    n_chunks = Vt.shape[0]
+    for c in prange(n_chunks):
+        sweeps[c] = _solve_chunk(G, Vt[c], A0t[c], r, linear, v0, inv_dv, SA, SB, rbt[c], qrow, qcol, tol, max_local,
+                                 max_sweeps, out[c])
 
 
 def wire_resistance(wire_ratio: float, g_max: float) -> float:
@@ -166,8 +187,85 @@ def wire_resistance(wire_ratio: float, g_max: float) -> float:
     return 1.0 / (wire_ratio * g_max)
 
 
+def _segment_coefficients(V, linear, vr, v0, inv_dv, tab):
+    """Per (vector, row): the table segment holding V and the interpolant on it, I/G = a + b v."""
+    if linear:
+        return np.zeros_like(V), np.ones_like(V), np.full_like(V, -np.inf), np.full_like(V, np.inf)
+    n = tab.shape[0]
+    k = np.clip(np.floor((V - v0) * inv_dv).astype(np.int64), 0, n - 2)
+    lo = v0 + k / inv_dv
+    slope = (tab[k + 1] - tab[k]) * inv_dv
+    a = vr * (tab[k] - slope * lo)
+    b = vr * slope
+    rlo = np.where(k > 0, lo, -np.inf)
+    rhi = np.where(k < n - 2, lo + 1.0 / inv_dv, np.inf)
+    return a, b, rlo, rhi
+
+
+def _chunks(X, nb):
+    """(batch, n) -> (n_chunks, nb, n), zero-padded."""
+    b, n = X.shape
+    nc = -(-b // nb)
+    out = np.zeros((nc * nb, n))
+    out[:b] = X
+    return out.reshape(nc, nb, n)
+
+
+def solve_ir_drop_direct(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None = None,
+                         read_voltage: float = 1.0, tol: float = 1e-13, max_iter: int = 50) -> np.ndarray:
+    """Output currents [A] of one input vector ``V`` [V] by Newton on the full sparse nodal system.
+
+    The fallback of :func:`solve_ir_drop` where the line iteration does not contract (very
+    resistive lines); exact but slow for large arrays (``scipy.sparse.linalg.spsolve`` of
+    ``2 n_in n_out`` unknowns per Newton step).  Same circuit and arguments as :func:`solve_ir_drop`.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    G = np.asarray(G, dtype=np.float64)
+    V = np.asarray(V, dtype=np.float64)
+    n_in, n_out = G.shape
+    n = n_in * n_out
+    gw = 1.0 / r_wire
+    idx = np.arange(n).reshape(n_in, n_out)
+    diag_u = np.full((n_in, n_out), -2 * gw)
+    diag_u[:, -1] = -gw
+    diag_b = np.full((n_in, n_out), -2 * gw)
+    diag_b[0, :] = -gw
+    rows = [idx[:, :-1].ravel(), idx[:, 1:].ravel(), n + idx[:-1].ravel(), n + idx[1:].ravel(), np.arange(2 * n)]
+    cols = [idx[:, 1:].ravel(), idx[:, :-1].ravel(), n + idx[1:].ravel(), n + idx[:-1].ravel(), np.arange(2 * n)]
+    vals = [np.full(n_in * (n_out - 1), gw)] * 2 + [np.full((n_in - 1) * n_out, gw)] * 2 + \
+        [np.concatenate([diag_u.ravel(), diag_b.ravel()])]
+    Wm = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * n, 2 * n))
+    rhs = np.zeros(2 * n)
+    rhs[idx[:, 0]] = -gw * V
+    g = G.ravel()
+    if iv is None:
+        D = sp.bmat([[sp.diags(-g), sp.diags(g)], [sp.diags(g), sp.diags(-g)]])
+        x = spsolve((Wm + D).tocsc(), rhs)
+        return gw * x[n:].reshape(n_in, n_out)[-1]
+    tv, th = (np.asarray(a, dtype=np.float64) for a in iv)
+    vr = float(read_voltage)
+    x = np.concatenate([np.repeat(V, n_out), np.zeros(n)])
+    vmax = max(float(np.max(np.abs(V))), 1e-300)
+    for _ in range(max_iter):
+        d = x[:n] - x[n:]
+        i_d = g * vr * np.interp(d, tv, th)
+        k = np.clip(np.searchsorted(tv, d) - 1, 0, len(tv) - 2)
+        c = g * vr * (th[k + 1] - th[k]) / (tv[k + 1] - tv[k])
+        F = Wm @ x - rhs + np.concatenate([-i_d, i_d])
+        J = Wm + sp.bmat([[sp.diags(-c), sp.diags(c)], [sp.diags(c), sp.diags(-c)]])
+        dx = spsolve(J.tocsc(), -F)
+        x = x + dx
+        if np.max(np.abs(dx)) <= tol * vmax:
+            return gw * x[n:].reshape(n_in, n_out)[-1]
+    raise CircuitError(f"IR drop: Newton on the nodal system did not converge in {max_iter} steps "
+                       f"({n_in} x {n_out} array, r_wire = {r_wire:g} Ohm)")
+
+
 def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None = None,
-                  read_voltage: float = 1.0, tol: float = 1e-12, max_iter: int = 200) -> np.ndarray:
+                  read_voltage: float = 1.0, tol: float = 1e-9, max_iter: int = 50,
+                  fallback: bool = True) -> np.ndarray:
     """Output currents of a crossbar with line resistance.
 
     Parameters
@@ -184,9 +282,14 @@ def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None 
     read_voltage : float
         ``V_read`` [V] of the table.
     tol : float
-        Stop when the largest device-voltage change of a sweep is below ``tol * max|V|``.
+        Convergence: the bound on every device-voltage error (from the contraction factors of
+        the iterations) is below ``tol * max|V|`` of that input vector.
     max_iter : int
-        Most sweeps.
+        Most sweeps over the array (and most word-line iterations per row and sweep).
+    fallback : bool
+        Input vectors whose iteration does not converge (lines so resistive that it does not
+        contract) are solved by Newton on the sparse nodal system (:func:`solve_ir_drop_direct`,
+        exact but slow); False: raise instead.
 
     Returns
     -------
@@ -196,7 +299,7 @@ def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None 
     Raises
     ------
     CircuitError
-        The sweeps did not converge (lines too resistive for the block iteration).
+        No convergence and ``fallback=False`` (or the fallback's Newton failed too).
     """
     G = np.ascontiguousarray(G, dtype=np.float64)
     V = np.asarray(V, dtype=np.float64)
@@ -206,21 +309,50 @@ def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None 
         raise CircuitError(f"solve_ir_drop: G {G.shape} (n_in, n_out) does not match V {V.shape} (batch, n_in)")
     if not r_wire >= 0:
         raise CircuitError(f"solve_ir_drop: r_wire must be >= 0 Ohm, got {r_wire}")
+    n_in, n_out = G.shape
     if iv is None:
         linear, v0, inv_dv, tab, vr = True, 0.0, 1.0, np.zeros(2), 1.0
+        H = V2
+        slope_max = 1.0
     else:
         tv, th = (np.asarray(a, dtype=np.float64) for a in iv)
         dv = np.diff(tv)
         if tv.size < 2 or not np.allclose(dv, dv[0], rtol=1e-9, atol=0):
             raise CircuitError("solve_ir_drop: the I-V table must be on a uniform voltage grid")
         linear, v0, inv_dv, tab, vr = False, float(tv[0]), 1.0 / float(dv[0]), np.ascontiguousarray(th), float(read_voltage)
-    out = np.empty((V2.shape[0], G.shape[1]))
-    iters = np.empty(V2.shape[0], dtype=np.int64)
-    _solve_batch(G, V2, float(r_wire), linear, vr, v0, inv_dv, tab, float(tol), int(max_iter), out, iters)
-    if np.any(iters < 0):
-        raise CircuitError(
-            f"IR-drop sweeps did not converge for {int(np.sum(iters < 0))} of {iters.size} input vectors "
-            f"(r_wire = {r_wire:g} Ohm is too large for an array of {G.shape[0]} x {G.shape[1]} devices up to "
-            f"{G.max():g} S); use a larger wire_ratio or smaller tiles")
-    solve_ir_drop.last_iterations = iters
-    return out[0] if single else out
+        H = vr * np.interp(V2, tv, th)  # ideal device currents / G (inputs inside the table)
+        slope_max = vr * float(np.max(np.abs(np.diff(th)))) * inv_dv
+    if r_wire == 0:
+        out = H @ G
+        solve_ir_drop.last_iterations = np.zeros(V2.shape[0], dtype=np.int64)
+        return out[0] if single else out
+    r = float(r_wire)
+    # contraction factors: word line i (dU = r M I) and the lagged bit-line totals
+    qrow = r * slope_max * (G @ np.arange(1.0, n_out + 1.0))
+    qrow_max = float(qrow.max())
+    qcol = r * slope_max * float(np.max(np.arange(n_in, 0.0, -1.0) @ G)) / max(1.0 - qrow_max, 1e-300)
+    # first guess of the weighted column totals A_j = sum_i (n_in - i) I_ij: the ideal currents
+    A0 = (H * np.arange(n_in, 0.0, -1.0)) @ G
+    _, b, _, _ = _segment_coefficients(V2, linear, vr, v0, inv_dv, tab)
+    # the interpolant per table segment k: I/G = SA[k] + SB[k] v (end segments extrapolate)
+    SB = vr * np.diff(tab) * inv_dv
+    SA = vr * tab[:-1] - SB * (v0 + np.arange(tab.size - 1) / inv_dv)
+    nb = _NB
+    Vt, A0t, bt = (_chunks(X, nb) for X in (V2, A0, b))
+    out = np.empty((Vt.shape[0], nb, n_out))
+    sweeps = np.empty(Vt.shape[0], dtype=np.int64)
+    _solve_batch(G, Vt, A0t, r, linear, v0, inv_dv, SA, SB, bt, np.ascontiguousarray(qrow), qcol, float(tol),
+                 int(max_iter), int(max_iter), out, sweeps)
+    res = out.reshape(-1, n_out)[:V2.shape[0]].copy()
+    failed = np.flatnonzero(np.repeat(sweeps < 0, nb)[:V2.shape[0]])
+    if failed.size:
+        if not fallback:
+            raise CircuitError(
+                f"IR-drop iteration did not converge for {failed.size} of {V2.shape[0]} input vectors "
+                f"(r_wire = {r_wire:g} Ohm is too large for an array of {n_in} x {n_out} devices up to "
+                f"{G.max():g} S); use a larger wire_ratio, smaller tiles or fallback=True")
+        for k in failed:
+            res[k] = solve_ir_drop_direct(G, V2[k], r, iv=iv, read_voltage=vr)
+    solve_ir_drop.last_iterations = np.repeat(sweeps, nb)[:V2.shape[0]]
+    solve_ir_drop.last_fallbacks = int(failed.size)
+    return res[0] if single else res

@@ -104,51 +104,59 @@ def _uniform(s):
     return ((_next64(s) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
+_KI64 = _KI.astype(np.int64)
+
+
 @njit
-def _zig_slow(s, r, idx, x):
-    """Rejection part of the ziggurat for a draw that missed the fast path (layer ``idx``)."""
-    if idx == 0:  # tail beyond r (Marsaglia 1964)
-        while True:
-            xx = -math.log(_uniform(s)) / _ZIG_R
-            yy = -math.log(_uniform(s))
-            if yy + yy > xx * xx:
-                t = _ZIG_R + xx
-                return -t if (r >> np.uint32(8)) & np.uint32(1) else t
-    fx = _FI[idx - 1] + _uniform(s) * (_FI[idx] - _FI[idx - 1])
-    if fx < math.exp(-0.5 * float(x) * float(x)):
-        return float(x)
-    return np.nan  # rejected: draw again
+def _zig_slow(s, r):
+    """The ziggurat's rejection loop, entered with a 32-bit draw ``r`` that missed the fast path."""
+    while True:
+        idx = r & 0xFF
+        rabs = r >> 9
+        neg = (r >> 8) & 1
+        x = float(np.float32(rabs) * _WI[idx])
+        if rabs < _KI64[idx]:
+            return np.float32(-x if neg else x)
+        if idx == 0:  # tail beyond r (Marsaglia 1964)
+            while True:
+                xx = -math.log(_uniform(s)) / _ZIG_R
+                yy = -math.log(_uniform(s))
+                if yy + yy > xx * xx:
+                    t = _ZIG_R + xx
+                    return np.float32(-t if neg else t)
+        fx = _FI[idx - 1] + _uniform(s) * (_FI[idx] - _FI[idx - 1])
+        if fx < math.exp(-0.5 * x * x):
+            return np.float32(-x if neg else x)
+        r = np.int64(_next64(s) >> np.uint64(32))
 
 
 @njit(inline="always")
 def _normal32(s, r):
-    """Standard normal from the 32-bit draw ``r`` (fast path) or a rejection loop (rare)."""
-    while True:
-        idx = r & np.uint32(0xFF)
-        rabs = r >> np.uint32(9)
-        x = np.float32(rabs) * _WI[idx]
-        if (r >> np.uint32(8)) & np.uint32(1):
-            x = -x
-        if rabs < _KI[idx]:
-            return x
-        z = _zig_slow(s, r, idx, x)
-        if not math.isnan(z):
-            return np.float32(z)
-        r = np.uint32(_next64(s) >> np.uint64(32))
+    """Standard normal (float32) from the 32 random bits in ``r`` (int64): fast path inline."""
+    idx = r & 0xFF
+    rabs = r >> 9
+    x = np.float32(rabs) * _WI[idx] * np.float32(1 - 2 * ((r >> 8) & 1))
+    if rabs < _KI64[idx]:
+        return x
+    return _zig_slow(s, r)
+
+
+@njit(inline="always")
+def _fill(s, buf, n):
+    """``buf[:n]`` = standard normals."""
+    k = 0
+    while k + 1 < n:
+        u = _next64(s)
+        buf[k] = _normal32(s, np.int64(u & np.uint64(0xFFFFFFFF)))
+        buf[k + 1] = _normal32(s, np.int64(u >> np.uint64(32)))
+        k += 2
+    if k < n:
+        buf[k] = _normal32(s, np.int64(_next64(s) >> np.uint64(32)))
 
 
 @njit(cache=True)
 def _fill_normals(s, out):
-    n = out.size
-    flat = out.reshape(n)
-    k = 0
-    while k + 1 < n:
-        u = _next64(s)
-        flat[k] = _normal32(s, np.uint32(u & np.uint64(0xFFFFFFFF)))
-        flat[k + 1] = _normal32(s, np.uint32(u >> np.uint64(32)))
-        k += 2
-    if k < n:
-        flat[k] = _normal32(s, np.uint32(_next64(s) >> np.uint64(32)))
+    _fill(s, out.reshape(out.size), out.size)
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:
@@ -240,7 +248,7 @@ def finish_outputs(y, rows, xsq, out_noise2, w_noise2, noise, state, adc, out_bo
     finv = np.float32(adc_inv_step)
     on2 = np.float32(out_noise2)
     wn2 = np.float32(w_noise2)
-    u = np.uint64(0)
+    z = np.zeros(n_out, dtype=np.float32)
     for k in range(nr):
         b = rows[k]
         std = np.float32(0.0)
@@ -249,23 +257,14 @@ def finish_outputs(y, rows, xsq, out_noise2, w_noise2, noise, state, adc, out_bo
         flag = False
         a = alpha[b]
         for s in range(S):
+            if noise:
+                _fill(state, z, n_out)
             for j in range(n_out):
-                v = y[s, k, j]
-                if noise:
-                    if (j & 1) == 0:
-                        u = _next64(state)
-                        z = _normal32(state, np.uint32(u & np.uint64(0xFFFFFFFF)))
-                    else:
-                        z = _normal32(state, np.uint32(u >> np.uint64(32)))
-                    v = v + std * z
+                v = y[s, k, j] + std * z[j]
                 if check_sat and abs(v) >= hi:
                     flag = True
                 if adc:
-                    c = v
-                    if c < lo:
-                        c = lo
-                    elif c > hi:
-                        c = hi
+                    c = min(max(v, lo), hi)
                     v = np.rint(c * finv) * fstep
                 y[s, k, j] = v
         sat[k] = flag

@@ -418,3 +418,35 @@ def tgdp(tile, device, cfg, rng: np.random.Generator, iterations: int = 30, max_
     rep = ProgrammingReport("tgdp", int(err.size), int(np.sum(np.abs(err) <= tol)), tol, pulses.ravel(),
                             err.ravel(), time.perf_counter() - t0)
     return G, rep
+
+
+def reachable_window(device, rng: np.random.Generator, n: int = 1000, quantile: float = 0.001, n_sub: int = 2,
+                     jacobian: str = "auto") -> tuple[float, float]:
+    """Conductance window [S] that the device population reliably reaches with the preset's ISPP scheme.
+
+    ``n`` devices are drawn from the device-to-device distribution and driven with ``max_pulses``
+    SET pulses at ``v_max`` (resp. RESET pulses at ``v_max_down``) -- the most a write-verify
+    run may apply in one direction.  Returns ``(g_lo, g_hi)``: the ``1 - quantile`` quantile of
+    the fully reset and the ``quantile`` quantile of the fully set read conductances.  Targets
+    outside this window cannot be met by a fraction of about ``quantile`` or more of the devices,
+    whatever the algorithm; a mapping that wants write-verify to succeed uses it as its window.
+    """
+    m = device.model()
+    wv = dict(device.write_verify or {})
+    max_pulses = int(_wv(device, "max_pulses"))
+    v_max = float(_wv(device, "v_max"))
+    v_max_dn = abs(float(wv.get("v_max_down", v_max)))
+    width = float(_wv(device, "width"))
+    P = np.ascontiguousarray(device.draw_device_parameters(n, rng), dtype=np.float64)
+    X0 = np.ascontiguousarray(device.initial_state(P), dtype=np.float64)
+    LO, HI = (np.ascontiguousarray(a) for a in m.state_bounds(P))
+    out = []
+    for target in (np.inf, 0.0):  # always below / always above the band: only SET / only RESET pulses
+        G = np.empty(n)
+        pulses = np.empty(n, dtype=np.int64)
+        X = np.empty_like(X0)
+        _write_verify_batch(m.rhs, m.current, P, X0, LO, HI, np.full(n, target), float(device.read_voltage), 0.5,
+                            max_pulses, v_max, 0.0, v_max, v_max_dn, v_max_dn, width, float(device.set_polarity),
+                            int(n_sub), _rowsum(m, jacobian), G, pulses, X)
+        out.append(G)
+    return float(np.quantile(out[1], 1.0 - quantile)), float(np.quantile(out[0], quantile))

@@ -88,3 +88,15 @@ def test_tgdp_reduces_the_weight_error():
     err = np.std(rep.rel_error) * 14e-9
     assert err < 0.6 * err0
     assert rep.pulses.sum() > 0
+
+
+def test_reachable_window_separates_reachable_from_unreachable_targets():
+    dev = ftj_device(max_pulses=20, v_step=0.1)
+    g_lo, g_hi = pg.reachable_window(dev, np.random.default_rng(0), n=300)
+    assert 8e-9 * 0.9 < g_lo < g_hi < 14e-9
+    # above what even the best 0.1 % of devices reach, (nearly) every device misses; well inside, all meet it
+    _, g_best = pg.reachable_window(dev, np.random.default_rng(0), n=300, quantile=0.999)
+    assert g_best > g_hi
+    _, above = pg.write_verify(np.full(200, g_best * 1.03), dev, np.random.default_rng(1))
+    _, inside = pg.write_verify(np.full(200, 0.5 * (g_lo + g_hi)), dev, np.random.default_rng(1))
+    assert above.fraction_within_tolerance < 0.1 and inside.fraction_within_tolerance > 0.97
