@@ -141,6 +141,38 @@ class ResultStore:
 # --------------------------------------------------------------------------- backends
 _SHARED: dict = {}
 
+#: Thread pools of every worker process: one thread each.  The parallelism is across processes;
+#: numba/OpenMP/BLAS threads on top of it oversubscribe the cores, and idle OpenMP threads that
+#: spin-wait then starve the other workers (a 2-core study ran 100x slower).
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+
+
+class _worker_env:
+    """Set :data:`WORKER_ENV` while worker processes are spawned (they inherit it), then restore."""
+
+    def __enter__(self):
+        self._old = {k: os.environ.get(k) for k in WORKER_ENV}
+        os.environ.update(WORKER_ENV)
+
+    def __exit__(self, *exc):
+        for k, v in self._old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _one_thread() -> None:
+    """In a worker we did not start (a user's Dask cluster): at least numba uses one thread."""
+    try:
+        import numba
+
+        if numba.get_num_threads() != 1:
+            numba.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - never fail a task over this
+        pass
+
 
 def _init_shared(shared) -> None:
     global _SHARED
@@ -152,6 +184,7 @@ def _call_local(func, args):
 
 
 def _call_dask(func, shared, args):
+    _one_thread()
     return func(shared, *args)
 
 
@@ -207,9 +240,10 @@ class LocalBackend:
             pool = self._get_pool(shared)
             same = self._pool_shared is shared
             futs = {}
-            for key, args in pending.items():
-                f = pool.submit(_call_local, func, args) if same else pool.submit(func, shared, *args)
-                futs[f] = key
+            with _worker_env():  # processes are spawned during submit
+                for key, args in pending.items():
+                    f = pool.submit(_call_local, func, args) if same else pool.submit(func, shared, *args)
+                    futs[f] = key
             broken = False
             try:
                 while futs:
@@ -268,7 +302,7 @@ class DaskBackend:
                     raise ParallelError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
             else:
                 cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                                   processes=True, dashboard_address=None)
+                                                   processes=True, dashboard_address=None, env=dict(WORKER_ENV))
                 client = distributed.Client(cluster)
                 self._own = cluster
         self.client = client
@@ -280,7 +314,10 @@ class DaskBackend:
     def run(self, func, tasks, shared, on_done, max_retries):
         from distributed import as_completed
 
-        shared_f = self.client.scatter(shared, broadcast=True) if shared else shared
+        # one future for the whole mapping (a dict passed to scatter would become a future per value);
+        # no broadcast: each worker fetches it once, when its first task needs it, and keeps it.
+        # (broadcast=True waits for every worker the scheduler lists, and hung on one that was dying)
+        shared_f = self.client.scatter([shared], hash=False)[0] if shared else shared
         futs = {}
         for key, args in tasks:
             f = self.client.submit(_call_dask, func, shared_f, args, key=f"memfit-{key}-{id(self)}-{time.time_ns()}",

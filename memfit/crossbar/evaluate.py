@@ -194,28 +194,76 @@ def _cfg_name(cfg) -> str:
     return str(getattr(cfg, "name", cfg))
 
 
+def _repeat(net, x, y, dev, cfg, times, r, seed, layer_configs, batch_size, acc_fp, n_classes, matrix_factory,
+            extra, progress=None):
+    """One Monte Carlo repeat: program fresh tiles (seed ``[seed, r]``) and read them at every time."""
+    rng = np.random.default_rng([int(seed), r])
+    anet = AnalogNetwork(net, dev, cfg, rng=rng, layer_configs=layer_configs, matrix_factory=matrix_factory)
+    reports = [rep for rep in anet.reports.values() if rep is not None]
+    n_dev = sum(getattr(rep, "n_devices", 0) for rep in reports)
+    within = sum(getattr(rep, "n_within", 0) for rep in reports) / n_dev if n_dev else np.nan
+    block = []
+    for t in times:
+        pred = anet.predict(x, t=float(t), batch_size=batch_size)
+        acc = float(np.mean(pred == y))
+        block.append({**(extra or {}), "repeat": r, "t": float(t), "time": time_label(t), "accuracy": acc,
+                      "error": 1.0 - acc, "accuracy_fp": acc_fp,
+                      "normalized_accuracy": normalized_accuracy(acc, acc_fp, n_classes),
+                      "fraction_within_tolerance": within})
+        if progress is not None:
+            progress.update(1, f"last {100 * acc:.2f} %")
+    return block
+
+
+def _repeat_task(shared, i, r):
+    """A task of :func:`memfit.parallel.run_tasks`: repeat ``r`` of setting ``i``; the rest is in ``shared``."""
+    s = shared
+    extra, cfg = s["settings"][i]
+    return _repeat(s["net"], s["x"], s["y"], s["dev"], cfg, s["times"], r, s["seed"], s["layer_configs"],
+                   s["batch_size"], s["acc_fp"], s["n_classes"], None, extra)
+
+
 def _mc(net, x, y, dev, cfg, times, repeats, seed, layer_configs, batch_size, acc_fp, n_classes, matrix_factory,
-        progress, extra=None):
-    """Core Monte Carlo loop: list of rows (only whole repeats) and whether Ctrl-C stopped it."""
+        progress, extra=None, backend=None, store=None, settings=None):
+    """Core Monte Carlo loop: list of rows (only whole repeats) and whether Ctrl-C stopped it.
+
+    ``settings`` (a list of ``(extra columns, config)``) runs several configurations; else
+    ``cfg`` with ``extra``.  With ``backend`` (see :mod:`memfit.parallel`: ``"local"``,
+    ``"dask"``, an address, a ``distributed.Client``) every (setting, repeat) is a task on worker
+    processes; the network, data and device are sent once per worker.  Results equal the
+    in-process run: repeat ``r`` always uses the seed ``[seed, r]``.
+    """
+    settings = list(settings) if settings is not None else [(extra, cfg)]
     rows = []
     interrupted = False
+    if backend is None and store is None:
+        try:
+            for ex, c in settings:
+                for r in range(repeats):
+                    rows += _repeat(net, x, y, dev, c, times, r, seed, layer_configs, batch_size, acc_fp, n_classes,
+                                    matrix_factory, ex, progress)
+        except KeyboardInterrupt:
+            interrupted = True
+        return rows, interrupted
+    if matrix_factory is not None:
+        raise NetworkError("matrix_factory cannot be used with a parallel backend (it is not sent to workers)")
+    from memfit.parallel import run_tasks
+
+    shared = {"net": net, "x": x, "y": y, "dev": dev, "settings": settings, "times": list(times), "seed": seed,
+              "layer_configs": layer_configs, "batch_size": batch_size, "acc_fp": acc_fp, "n_classes": n_classes}
+    def label(extra):  # a file-name-safe key part that names the setting (store keys must not collide)
+        text = "_".join(f"{k}-{v}" for k, v in (extra or {}).items())
+        return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in text)[:60]
+
+    tasks = [(f"s{i:03d}-{label(ex)}-r{r:04d}", (i, r)) for i, (ex, _) in enumerate(settings) for r in range(repeats)]
+
+    def done(key, block):
+        if progress is not None:
+            progress.update(len(block), f"last {100 * block[-1]['accuracy']:.2f} %")
+
     try:
-        for r in range(repeats):
-            rng = np.random.default_rng([int(seed), r])
-            anet = AnalogNetwork(net, dev, cfg, rng=rng, layer_configs=layer_configs, matrix_factory=matrix_factory)
-            reports = [rep for rep in anet.reports.values() if rep is not None]
-            n_dev = sum(getattr(rep, "n_devices", 0) for rep in reports)
-            within = sum(getattr(rep, "n_within", 0) for rep in reports) / n_dev if n_dev else np.nan
-            block = []
-            for t in times:
-                pred = anet.predict(x, t=float(t), batch_size=batch_size)
-                acc = float(np.mean(pred == y))
-                block.append({**(extra or {}), "repeat": r, "t": float(t), "time": time_label(t), "accuracy": acc,
-                              "error": 1.0 - acc, "accuracy_fp": acc_fp,
-                              "normalized_accuracy": normalized_accuracy(acc, acc_fp, n_classes),
-                              "fraction_within_tolerance": within})
-                if progress is not None:
-                    progress.update(1, f"last {100 * acc:.2f} %")
+        res = run_tasks(_repeat_task, tasks, shared=shared, backend=backend, store=store, on_result=done)
+        for block in res.values():
             rows += block
     except KeyboardInterrupt:
         interrupted = True
@@ -231,7 +279,7 @@ def _frame(rows, attrs):
 def evaluate_accuracy(network, x, y, device, config="baseline-ftj", times: Sequence[float] = DEFAULT_TIMES,
                       repeats: int = 10, seed: int = 0, layer_configs: Mapping | None = None,
                       batch_size: int = 1024, n_classes: int | None = None, progress: bool = True,
-                      matrix_factory: Callable | None = None) -> pd.DataFrame:
+                      matrix_factory: Callable | None = None, backend=None, store=None) -> pd.DataFrame:
     """Accuracy of ``network`` on crossbars of ``device``, over read times and Monte Carlo repeats.
 
     Each repeat programs fresh tiles (seed ``[seed, repeat]``, so a repeat is reproducible on
@@ -264,6 +312,11 @@ def evaluate_accuracy(network, x, y, device, config="baseline-ftj", times: Seque
         Progress bar on stderr.
     matrix_factory : callable, optional
         Replaces :class:`~memfit.crossbar.tile.AnalogMatrix` (testing, other back ends).
+    backend : None, "local", "dask", "tcp://host:port" or distributed.Client
+        Run the repeats on worker processes or a Dask cluster (:mod:`memfit.parallel`); the
+        results are identical to the in-process run (default ``None``).
+    store : path, optional
+        Keep finished repeats in this folder; a rerun resumes (needs the same settings).
 
     Returns
     -------
@@ -278,7 +331,7 @@ def evaluate_accuracy(network, x, y, device, config="baseline-ftj", times: Seque
     times = [float(t) for t in times]
     bar = Progress(repeats * len(times), f"accuracy ({_cfg_name(cfg)})", enabled=progress)
     rows, interrupted = _mc(net, x, y, dev, cfg, times, repeats, seed, layer_configs, batch_size, acc_fp, n_classes,
-                            matrix_factory, bar)
+                            matrix_factory, bar, backend=backend, store=store)
     bar.close("interrupted: keeping the finished repeats" if interrupted else "")
     return _frame(rows, {"accuracy_fp": acc_fp, "n_classes": n_classes, "config": _cfg_name(cfg), "seed": seed,
                          "interrupted": interrupted, "times": times})
@@ -286,7 +339,8 @@ def evaluate_accuracy(network, x, y, device, config="baseline-ftj", times: Seque
 
 def evaluate_configs(network, x, y, device, configs: Mapping[str, object], times: Sequence[float] = DEFAULT_TIMES,
                      repeats: int = 10, seed: int = 0, batch_size: int = 1024, n_classes: int | None = None,
-                     progress: bool = True, matrix_factory: Callable | None = None) -> pd.DataFrame:
+                     progress: bool = True, matrix_factory: Callable | None = None, backend=None,
+                     store=None) -> pd.DataFrame:
     """:func:`evaluate_accuracy` for several named configurations (same seeds for all: common random numbers).
 
     Parameters
@@ -294,6 +348,8 @@ def evaluate_configs(network, x, y, device, configs: Mapping[str, object], times
     configs : mapping label -> CrossbarConfig or str
         E.g. ``{"direct": cfg, "write-verify": cfg.replace(programming="write_verify"),
         "2 devices": cfg.replace(devices_per_weight=2)}``.
+    backend, store
+        As in :func:`evaluate_accuracy`; every (configuration, repeat) is one task.
 
     Returns
     -------
@@ -303,14 +359,11 @@ def evaluate_configs(network, x, y, device, configs: Mapping[str, object], times
     net, x, y, acc_fp, n_classes = _prepare(network, x, y, n_classes)
     times = [float(t) for t in times]
     bar = Progress(len(configs) * repeats * len(times), "configurations", enabled=progress)
-    rows, interrupted = [], False
-    for label, config in configs.items():
-        dev, cfg = _resolve(device, config, matrix_factory)
-        r, interrupted = _mc(net, x, y, dev, cfg, times, repeats, seed, None, batch_size, acc_fp, n_classes,
-                             matrix_factory, bar, {"setting": label})
-        rows += r
-        if interrupted:
-            break
+    resolved = [(label, _resolve(device, config, matrix_factory)) for label, config in configs.items()]
+    dev = resolved[0][1][0] if resolved else None  # one device for every setting
+    rows, interrupted = _mc(net, x, y, dev, None, times, repeats, seed, None, batch_size, acc_fp, n_classes,
+                            matrix_factory, bar, backend=backend, store=store,
+                            settings=[({"setting": label}, cfg) for label, (_, cfg) in resolved])
     bar.close("interrupted: keeping the finished repeats" if interrupted else "")
     return _frame(rows, {"accuracy_fp": acc_fp, "n_classes": n_classes, "seed": seed, "interrupted": interrupted,
                          "times": times})
@@ -319,7 +372,7 @@ def evaluate_configs(network, x, y, device, configs: Mapping[str, object], times
 def sensitivity_sweep(network, x, y, device, config="baseline-ftj", sweeps: Mapping[str, Sequence] | None = None,
                       times: Sequence[float] = (0.0,), repeats: int = 3, seed: int = 0, batch_size: int = 1024,
                       n_classes: int | None = None, progress: bool = True,
-                      matrix_factory: Callable | None = None) -> pd.DataFrame:
+                      matrix_factory: Callable | None = None, backend=None, store=None) -> pd.DataFrame:
     """Accuracy while one configuration field at a time takes each of a list of values.
 
     Parameters
@@ -327,8 +380,8 @@ def sensitivity_sweep(network, x, y, device, config="baseline-ftj", sweeps: Mapp
     sweeps : mapping field -> values, optional
         Default :data:`DEFAULT_SWEEPS` (ADC and DAC 4-8 bits, out_noise and w_noise 0-0.4).
         Every other field keeps its value in ``config``.
-    times, repeats, seed, batch_size, n_classes, progress, matrix_factory
-        As in :func:`evaluate_accuracy`.
+    times, repeats, seed, batch_size, n_classes, progress, matrix_factory, backend, store
+        As in :func:`evaluate_accuracy` (with a backend, every (setting, repeat) is one task).
 
     Returns
     -------
@@ -341,13 +394,9 @@ def sensitivity_sweep(network, x, y, device, config="baseline-ftj", sweeps: Mapp
     cfgs = [(f, v, base.replace(**{f: v})) for f, values in sweeps.items() for v in values]  # validate first
     times = [float(t) for t in times]
     bar = Progress(len(cfgs) * repeats * len(times), "sensitivity sweep", enabled=progress)
-    rows, interrupted = [], False
-    for f, v, cfg in cfgs:
-        r, interrupted = _mc(net, x, y, dev, cfg, times, repeats, seed, None, batch_size, acc_fp, n_classes,
-                             matrix_factory, bar, {"field": f, "value": v})
-        rows += r
-        if interrupted:
-            break
+    rows, interrupted = _mc(net, x, y, dev, None, times, repeats, seed, None, batch_size, acc_fp, n_classes,
+                            matrix_factory, bar, backend=backend, store=store,
+                            settings=[({"field": f, "value": v}, cfg) for f, v, cfg in cfgs])
     bar.close("interrupted: keeping the finished repeats" if interrupted else "")
     return _frame(rows, {"accuracy_fp": acc_fp, "n_classes": n_classes, "config": _cfg_name(base), "seed": seed,
                          "interrupted": interrupted, "times": times})
