@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
+import os
 import json
 import math
 from dataclasses import dataclass, field
@@ -322,5 +324,25 @@ def _provenance(record) -> dict[str, Any]:
     """Where a dataset came from: file and hash when known, else a hash of its data."""
     meta = record.meta
     h = hashlib.sha256(pd.util.hash_pandas_object(record.frame[["t", "v", "i"]], index=False).values).hexdigest()
-    return {"file": meta.get("file"), "sha256_file": meta.get("sha256"), "sha256_data": h[:16],
+    path = meta.get("file") or meta.get("source_file")
+    digest = meta.get("sha256")
+    if digest is None and path:
+        try:
+            digest = _file_sha256(str(path), os.stat(path).st_mtime_ns)
+        except OSError:  # the file is gone: keep the data hash only
+            digest = None
+    return {"file": str(path) if path else None, "sha256_file": digest, "sha256_data": h[:16],
             "source": meta.get("source"), "model": meta.get("model")}
+
+
+@functools.lru_cache(maxsize=256)
+def _file_sha256(path: str, mtime_ns: int) -> str | None:
+    """sha256 of a source file (cached per path and modification time; None if it cannot be read)."""
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None

@@ -87,7 +87,17 @@ def _derive(args) -> int:
     except FitError as exc:
         raise PresetError(str(exc)) from None
     pulses = parse_pulses(args.pulses, args.n_pulses)
-    p = fit.to_preset(name=args.name or Path(args.fit).stem, pulses=pulses, read_v=args.read_v,
+    c2c = {}
+    for item in args.c2c or []:
+        for part in filter(None, (x.strip() for x in item.split(","))):
+            k, eq, v = part.partition("=")
+            try:
+                c2c[k.strip()] = float(v)
+            except ValueError:
+                raise PresetError(f"--c2c {part!r} must look like name=relative_std, e.g. k_on=0.1") from None
+            if not eq:
+                raise PresetError(f"--c2c {part!r} must look like name=relative_std, e.g. k_on=0.1")
+    p = fit.to_preset(name=args.name or Path(args.fit).stem, pulses=pulses, read_v=args.read_v, c2c=c2c or None,
                       read_noise=args.read_noise, n_devices=args.n_devices, fit_report=str(args.fit),
                       seed=args.seed)
     out = args.output or f"{p.name}.json"
@@ -130,6 +140,9 @@ def add_parsers(subparsers) -> None:
     d.add_argument("--read-noise", type=float, default=0.0, help="relative read noise (default 0)")
     d.add_argument("--n-devices", type=int, default=16, help="devices drawn for d2d statistics (default 16)")
     d.add_argument("--name", help="preset name (default: the fit file's stem)")
+    d.add_argument("--c2c", action="append", metavar="NAME=REL",
+                   help="cycle-to-cycle spread: relative standard deviation of a model parameter per pulse "
+                   "(repeatable, e.g. k_on=0.1,k_off=0.1; default: none)")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     d.add_argument("-o", "--output", help="output .json (default: <name>.json)")
     d.set_defaults(func=_derive)

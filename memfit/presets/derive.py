@@ -594,15 +594,26 @@ def derive_preset(
     return Preset(doc)
 
 
-def preset_from_fit(fit_result, *, name: str, pulses, read_v: float, c2c=None, population=None, **kwargs) -> Preset:
+def preset_from_fit(fit_result, *, name: str, pulses, read_v: float, c2c=None, population=None, cycles=None,
+                    **kwargs) -> Preset:
     """Derive a preset from a :class:`~memfit.fitting.FitResult` (see :func:`derive_preset`).
 
     The fitted parameters (dataset 0) are the nominal device and their
-    standard errors are stored with them.  When ``c2c`` is not given, the
-    fit's relative standard errors serve as the cycle-to-cycle spread; when
-    ``population`` (a :class:`~memfit.fitting.PopulationResult`) is given,
-    its statistics are the device-to-device distribution.  Provenance: the
-    fit's data sources (files with sha256) and ``fit_report`` if given.
+    standard errors are stored with them (they describe how well the fit
+    pins the parameters, not how the device varies).  Variability comes from
+    data about variability:
+
+    * ``cycles`` -- a :class:`~memfit.fitting.PopulationResult` of per-cycle
+      fits of one device (``fit_population`` over its cycles): the relative
+      standard deviation of each fitted parameter across cycles is the
+      cycle-to-cycle spread (unless ``c2c`` is given explicitly);
+    * ``population`` -- a PopulationResult of per-device fits: its
+      statistics are the device-to-device distribution;
+    * ``c2c`` -- explicit relative standard deviations per parameter.
+
+    Without ``c2c`` or ``cycles`` the preset has no cycle-to-cycle spread
+    (``dg_std`` = 0, noted in its provenance).  Provenance: the fit's data
+    sources (files with sha256) and ``fit_report`` if given.
     """
     params = fit_result.model_params(0)
     stderr = {}
@@ -611,16 +622,27 @@ def preset_from_fit(fit_result, *, name: str, pulses, read_v: float, c2c=None, p
         e = fit_result.stderr.get(n)
         if e is not None and math.isfinite(e):
             stderr[base] = float(e)
-    if c2c is None and stderr:
-        c2c = {k: abs(e / params[k]) for k, e in stderr.items() if params.get(k)}
+    notes = list(kwargs.pop("notes", ()))
+    if c2c is None and cycles is not None:
+        c2c = {}
+        for pname in cycles.varied:
+            x = cycles.ok[pname].to_numpy(dtype=float)
+            mean = float(np.mean(x)) if x.size else 0.0
+            if x.size >= 2 and mean != 0.0:
+                c2c[pname] = float(np.std(x, ddof=1) / abs(mean))
+        notes.append(f"cycle-to-cycle spread from {len(cycles.ok)} per-cycle fits: "
+                     + ", ".join(f"{k} {100 * v:.3g} %" for k, v in c2c.items()))
+    elif c2c is None:
+        notes.append("no cycle-to-cycle data (c2c or cycles): dg_std is 0")
     if population is not None and "d2d" not in kwargs:
         kwargs["d2d"] = d2d_from_population(population)
     sources = list(kwargs.pop("sources", ()))
     for s in fit_result.info.get("sources", []):
-        sources.append({"file": str(s.get("file") or s.get("source") or "in-memory data"),
-                        "sha256": s.get("sha256_file") or s.get("sha256_data")})
+        entry = {"file": str(s.get("file") or s.get("source") or "in-memory data"),
+                 "sha256": s.get("sha256_file") or s.get("sha256_data")}
+        if entry not in sources:  # several datasets (ramps, cycles) cut from one file: list the file once
+            sources.append(entry)
     kwargs.setdefault("generator", "FitResult.to_preset")
-    notes = list(kwargs.pop("notes", ()))
     notes.append(f"fitted parameters: {', '.join(fit_result.varied) or 'none'}")
     try:
         x0 = kwargs.pop("x0") if "x0" in kwargs else fit_result.initial_state(0)

@@ -59,13 +59,22 @@ def test_derive_from_a_saved_fit(tmp_path, capsys):
     path = fit.save(tmp_path / "fit.json")
     out = tmp_path / "dev.json"
     assert run(["preset", "derive", str(path), "--pulses", "up=-0.4@1e-3x30,down=0.4@1e-3x40", "--read-v", "0.05",
-                "--n-devices", "4", "-o", str(out)]) == 0
+                "--n-devices", "4", "--c2c", "k_on=0.1,k_off=0.1", "-o", str(out)]) == 0
     from memfit.presets import load_preset
 
     p = load_preset(str(out))
     assert p.model_name == "vteam" and p.provenance["fit_report"] == str(path)
     assert p.provenance["sources"][0] == {"file": "pulses.csv", "sha256": "ab12"}
     assert p.model_stderr["k_on"] == 2.0
-    # the fit's relative standard errors became the cycle-to-cycle spread: 10 % on k_on and k_off
+    # --c2c: 10 % on k_on and k_off per pulse -> about 10 % spread of the (linear-rate) steps
     t = p.pulse_response("up")
     assert 0.05 < np.median(t["dg_std"][4:18] / np.abs(t["dg_mean"][4:18])) < 0.15
+    # without variability data the preset claims none (the fit's standard errors are not device variability)
+    out2 = tmp_path / "dev2.json"
+    assert run(["preset", "derive", str(path), "--pulses", "up=-0.4@1e-3x30,down=0.4@1e-3x40", "--read-v", "0.05",
+                "--n-devices", "4", "-o", str(out2)]) == 0
+    p2 = load_preset(str(out2))
+    assert np.all(p2.pulse_response("up")["dg_std"] == 0.0)
+    assert any("no cycle-to-cycle data" in n for n in p2.provenance.get("notes", []))
+    with pytest.raises(PresetError, match="--c2c"):
+        run(["preset", "derive", str(path), "--pulses", "up=-0.4@1e-3,down=0.4@1e-3", "--read-v", "0.05", "--c2c", "k_on"])
