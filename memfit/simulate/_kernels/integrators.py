@@ -24,6 +24,18 @@ Both step exactly onto every segment boundary (breakpoint), clamp the state
 to its bounds after every accepted step, and stop with a status code (never
 hang) when the step budget is spent, the step size underflows or the state
 becomes non-finite.
+
+CPU and GPU share this code
+---------------------------
+Each method is one core function that allocates nothing
+(:func:`dopri5_core`, :func:`sdirk4_core`): every scratch array is an
+argument.  The CPU entry points (:func:`_dopri5`, :func:`_sdirk4`, called by
+:func:`run_single` / :func:`run_batch`) allocate them with ``np.empty``; the
+CUDA kernel (:mod:`memfit.simulate._cuda`) allocates them per thread with
+``cuda.local.array`` and numba-cuda compiles the same core -- with the
+circuit kernels and the model's own ``rhs``/``current`` -- as device
+functions.  Code reachable from the cores must therefore stay within what
+CUDA compiles: no allocation, no exceptions, no objects.
 """
 
 import math
@@ -256,8 +268,8 @@ def _max_step(seg, s, span):
 
 
 @njit(cache=True)
-def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, span, stats, ob, lo, hi):
-    """Hairer's starting-step heuristic, limited to the segment span."""
+def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, f1, span, stats, ob, lo, hi):
+    """Hairer's starting-step heuristic, limited to the segment span (``tmp``, ``f1``: scratch)."""
     n = y.shape[0]
     d0 = 0.0
     d1 = 0.0
@@ -274,7 +286,6 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
     h0 = min(h0, span)
     for j in range(n):
         tmp[j] = y[j] + h0 * f0[j]
-    f1 = np.empty(n)
     if not system_rhs(rhs, cur, ck, nx, t + h0, tmp, p, seg, s, circ, f1, ob, lo, hi):
         return min(h0, 1e-3 * span)
     stats[ST_FEV] += 1
@@ -295,19 +306,30 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
 # ---------------------------------------------------------------------------
 @njit(cache=True)
 def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
+    """CPU entry: allocate the scratch arrays and run :func:`dopri5_core`."""
+    n = x0.shape[0]
+    return dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+                       np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
+                       np.empty(OUT.shape[1]), np.empty((7, n)))
+
+
+@njit(cache=True)
+def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+                y, ynew, tmp, err, yd, scr_y, scr_dy, ob, K):
+    """Dormand-Prince 5(4) over the whole stimulus; returns a status code.
+
+    Allocates nothing: the scratch arrays ``y, ynew, tmp, err, yd, scr_y,
+    scr_dy`` (each ``ny``), ``ob`` (``N_OUT``) and ``K`` (7, ``ny``) come
+    from the caller -- ``np.empty`` on the CPU (:func:`_dopri5`), per-thread
+    ``cuda.local.array`` on a GPU (:mod:`memfit.simulate._cuda`).  This one
+    function is what both targets compile.
+    """
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
-    y = x0.copy()
+    for j in range(n):
+        y[j] = x0[j]
     _clip(y, lo, hi)
-    ob = np.empty(OUT.shape[1])
-    scr_y = np.empty(n)
-    scr_dy = np.empty(n)
-    ynew = np.empty(n)
-    tmp = np.empty(n)
-    err = np.empty(n)
-    K = np.empty((7, n))
-    yd = np.empty(n)
     k_out = 0
     h = 0.0
     for s in range(nseg):
@@ -326,7 +348,8 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
         stats[ST_FEV] += 1
         hmax = _max_step(seg, s, span)
         if h <= 0.0:
-            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, span, stats, ob, lo, hi)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, K[0], tmp, err, span, stats, ob,
+                              lo, hi)
         h = min(h, hmax)
         rejected = False
         while t < tb:
@@ -466,16 +489,17 @@ def _lu_solve(M, piv, b):
 
 
 @njit(cache=True)
-def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats, ob):
-    """One SDIRK4 step; returns the error norm (inf when Newton failed)."""
+def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats,
+                ob, fj, yj, fs, dY):
+    """One SDIRK4 step; returns the error norm (inf when Newton failed).  ``fj, yj, fs, dY``: scratch."""
     n = y.shape[0]
     # finite-difference Jacobian at (t, y)
     f0 = F
     if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, f0, ob, lo, hi):
         return math.inf
     stats[ST_FEV] += 1
-    fj = np.empty(n)
-    yj = y.copy()
+    for j in range(n):
+        yj[j] = y[j]
     for c in range(n):
         scale = max(abs(y[c]), 1e-3 * (atol[c] / max(rtol, 1e-14)))
         if scale == 0.0:
@@ -494,8 +518,6 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
         yj[c] = y[c]
     if not _lu_factor(M, piv):
         return math.inf
-    fs = np.empty(n)
-    dY = np.empty(n)
     for st in range(5):
         for j in range(n):
             acc = y[j]
@@ -544,22 +566,30 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
 
 @njit(cache=True)
 def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
+    """CPU entry: allocate the scratch arrays and run :func:`sdirk4_core`."""
+    n = x0.shape[0]
+    return sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+                       np.empty(n), np.empty(n), np.empty(n), np.empty(OUT.shape[1]), np.empty((5, n)), np.empty(n),
+                       np.empty(n), np.empty(n), np.empty((n, n)), np.empty(n, dtype=np.int64), np.empty(n),
+                       np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
+
+
+@njit(cache=True)
+def sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+                y, scr_y, scr_dy, ob, K, Y, base, F, M, piv, ynew, err, fj, yj, fs, dY):
+    """SDIRK4 over the whole stimulus; returns a status code.
+
+    Allocates nothing (see :func:`dopri5_core`): scratch ``y, scr_y, scr_dy,
+    Y, base, F, ynew, err, fj, yj, fs, dY`` (each ``ny``), ``ob``
+    (``N_OUT``), ``K`` (5, ``ny``), ``M`` (``ny``, ``ny``) and the integer
+    pivots ``piv`` (``ny``).
+    """
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
-    y = x0.copy()
+    for j in range(n):
+        y[j] = x0[j]
     _clip(y, lo, hi)
-    ob = np.empty(OUT.shape[1])
-    scr_y = np.empty(n)
-    scr_dy = np.empty(n)
-    K = np.empty((5, n))
-    Y = np.empty(n)
-    base = np.empty(n)
-    F = np.empty(n)
-    M = np.empty((n, n))
-    piv = np.empty(n, dtype=np.int64)
-    ynew = np.empty(n)
-    err = np.empty(n)
     k_out = 0
     h = 0.0
     for s in range(nseg):
@@ -574,7 +604,8 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
             if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, F, ob, lo, hi):
                 return NO_OPERATING_POINT
             stats[ST_FEV] += 1
-            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, F, ynew, span, stats, ob, lo, hi)
+            h = _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, F, ynew, err, span, stats, ob,
+                              lo, hi)
         hmax = _max_step(seg, s, span)
         h = min(h, hmax)
         rejected = False
@@ -595,7 +626,7 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                 if h_try <= 1e-14 * span:
                     return STEP_UNDERFLOW
                 en = _sdirk_step(rhs, cur, ck, nx, t, h_try, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F,
-                                 M, piv, ynew, err, stats, ob)
+                                 M, piv, ynew, err, stats, ob, fj, yj, fs, dY)
                 if en <= 1.0:
                     t = t_stop if last else t + h_try
                     for j in range(n):
