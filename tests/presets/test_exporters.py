@@ -81,8 +81,18 @@ def test_spice_round_trip(model, params, stim, tmax, tmp_path):
     i_ref = ref["i"].to_numpy()[np.searchsorted(tt, t[keep])]
     err = np.max(np.abs(i_sp[keep] - i_ref)) / np.max(np.abs(i_ref))
     assert err < 0.01, f"{model}: ngspice vs memfit max error {err:.2e} of max current"
+    assert t[-1] >= stim.t[-1] * (1 - 1e-9)  # the whole transient, not a truncated one
     x = ref[ref.model.state_names[0]].to_numpy()
     assert np.ptp(x) > 0.02  # the stimulus really switches the device (the test would be empty otherwise)
+
+
+@pytest.mark.skipif(NGSPICE is None, reason="ngspice not installed")
+def test_run_ngspice_refuses_a_truncated_transient(tmp_path):
+    """ngspice exits with status 0 after aborting a transient; run_ngspice must not return the partial data."""
+    stim = triangle_sweep(1.2, frequency=1.0, cycles=1)
+    net = spice.testbench(_preset_for("biolek2009"), stim, 1e-3)
+    with pytest.raises(PresetError, match="truncated transient"):
+        spice.run_ngspice(net, str(tmp_path), exe=NGSPICE, t_end=10.0)  # asks for more than the netlist runs
 
 
 def test_spice_unsupported_model_names_supported_list():

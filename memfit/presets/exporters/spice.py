@@ -66,7 +66,10 @@ def subcircuit(preset) -> str:
     lines += [
         f"Bdev {core} n I={{{i_core}}}",
         f"Br r 0 V={{{_fill(eq['rate'], v, x, i_core)}}}",
-        f"Bx 0 x I={{((v(x) >= {hi} && v(r) > 0) || (v(x) <= {lo} && v(r) < 0)) ? 0 : v(r)}}",
+        # saturation at the bounds, continuous: the outward rate fades linearly over the last 1e-6 of the
+        # range (a hard "rate = 0 at the bound" switch stalls ngspice's step control: "timestep too small")
+        f"Bx 0 x I={{v(r) > 0 ? v(r)*min(1, max(0, ({hi} - v(x))/(1e-6*({hi} - {lo})))) : "
+        f"v(r)*min(1, max(0, (v(x) - {lo})/(1e-6*({hi} - {lo}))))}}",
         "Cx x 0 1 IC={x0}",
         f".ends {_subckt_name(preset)}",
     ]
@@ -111,8 +114,13 @@ def testbench(preset, stimulus, tmax: float, out: str = "out.txt", reltol: float
     ]) + "\n"
 
 
-def run_ngspice(netlist: str, workdir, exe: str = "ngspice", timeout: float = 120.0):
-    """Run ``ngspice -b`` on ``netlist`` in ``workdir``; returns (t [s], v [V], i_device [A], state)."""
+def run_ngspice(netlist: str, workdir, exe: str = "ngspice", timeout: float = 120.0, t_end: float | None = None):
+    """Run ``ngspice -b`` on ``netlist`` in ``workdir``; returns (t [s], v [V], i_device [A], state).
+
+    ngspice can abort a transient ("timestep too small") and still exit with status 0, leaving
+    a truncated output file; with ``t_end`` [s] (default: the stop time of the netlist's
+    ``.tran``) a run that ended early raises :class:`PresetError` instead of returning partial data.
+    """
     import os
     import subprocess
 
@@ -123,7 +131,19 @@ def run_ngspice(netlist: str, workdir, exe: str = "ngspice", timeout: float = 12
     proc = subprocess.run([exe, "-b", cir], cwd=workdir, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0 or not os.path.exists(out):
         raise PresetError(f"ngspice failed (status {proc.returncode}): {(proc.stderr or proc.stdout)[-800:]}")
-    data = np.loadtxt(out, skiprows=1)
+    data = np.atleast_2d(np.loadtxt(out, skiprows=1))
+    if t_end is None:
+        for line in netlist.splitlines():
+            parts = line.split()
+            if parts and parts[0].lower() == ".tran" and len(parts) >= 3:
+                try:
+                    t_end = float(parts[2])
+                except ValueError:
+                    pass
+    if t_end is not None and (data.size == 0 or data[-1, 0] < t_end * (1 - 1e-6)):
+        reached = data[-1, 0] if data.size else 0.0
+        tail = " ".join((proc.stdout + proc.stderr).split()[-40:])
+        raise PresetError(f"ngspice stopped at t = {reached:.6g} s of {t_end:.6g} s (truncated transient): {tail}")
     # i(V1) flows into the source's + terminal: the device current is -i(V1)
     return data[:, 0], data[:, 1], -data[:, 2], data[:, 3]
 
