@@ -30,5 +30,6 @@ SECTIONS = {
         "population-fit throughput on local processes and a Dask LocalCluster, 1 and 2 workers; per-task overhead",
     ),
     "crossbar": ("benchmarks.crossbar", "analog forward, IR drop, write-verify on the compact model"),
+    "thesis": ("benchmarks.crossbar_thesis", "FTJ thesis on the MNIST MLP: direct vs write-verify vs devices/weight, drift"),
     "gpu": ("benchmarks.gpu", "batch integrator on CUDA vs the CPU path, device-steps/s (skipped without a GPU)"),
 }

@@ -292,7 +292,7 @@ def add_parsers(subparsers) -> None:
                    help="crossbar config name (see 'memfit crossbar configs') or a .json file of fields")
     r.add_argument("--set", action="append", metavar="FIELD=VALUE", help="config field override (repeatable), "
                    "e.g. --set adc_bits=6 --set out_noise=0")
-    r.add_argument("--programming", choices=["ideal", "statistical", "write_verify", "tgdp"],
+    r.add_argument("--programming", choices=["ideal", "direct", "statistical", "write_verify", "tgdp"],
                    help="programming scheme (overrides the config's)")
     r.add_argument("--data", default="auto", metavar="SPEC", help="test data: auto (default), digits, or "
                    "mnist:FOLDER with the four MNIST IDX files")

@@ -54,8 +54,19 @@ scaling), ``differential`` (device pairs; else one device plus an ideal mid-scal
 column), ``devices_per_weight`` (averaged), ``bit_slicing`` (``{"binary": X, "analog": 1}``),
 ``digital_bias`` (biases are added digitally -- the layers do that).
 
-Programming (:mod:`memfit.crossbar.programming`): ``"ideal" | "statistical" | "write_verify" |
-"tgdp"``.
+Programming (:mod:`memfit.crossbar.programming`): ``"ideal" | "direct" | "statistical" |
+"write_verify" | "tgdp"``.  ``"direct"`` is open-loop pulse programming from the reset state with
+the device's mean pulse response (direct mapping: quantized to the pulse-step ladder, c2c noise per
+pulse, d2d step-size spread, no verify).
+
+``reachable_window`` (bool or None)
+    Map the weights onto the conductance window that the device population *reliably reaches*
+    with the preset's write-verify (ISPP) scheme (:func:`memfit.crossbar.programming.reachable_window`:
+    the 99.9 % reset level and the 0.1 % set level of 1,000 devices drawn from the d2d
+    distribution, fixed seed, computed once per device) instead of the nominal ``[g_min, g_max]``:
+    a pair then sits at ``G+- = g_lo + max(+-w, 0) (g_hi - g_lo)`` and the digital periphery
+    multiplies the outputs by ``(g_max - g_min)/(g_hi - g_lo)``.  ``None`` (default) means *on for*
+    ``programming="write_verify"`` *and off otherwise*; differential pairs only.
 
 Named configurations: :func:`get_config` (``"baseline-ftj"``, ``"ideal"``, ``"aihwkit-default"``).
 """
@@ -69,7 +80,7 @@ from typing import Any, Mapping
 
 from memfit.errors import ParameterError
 
-PROGRAMMING = ("ideal", "statistical", "write_verify", "tgdp")
+PROGRAMMING = ("ideal", "direct", "statistical", "write_verify", "tgdp")
 MAPPINGS = ("global", "column")
 CLIP_TYPES = ("std", "max")
 NOISE_MANAGEMENT = (None, "abs_max")
@@ -113,7 +124,9 @@ class CrossbarConfig:
         >= 1; the devices' currents are averaged.
     bit_slicing : dict or None
         ``{"binary": X, "analog": 1}`` with ``0 <= X <= 16``.
-    programming : {"ideal", "statistical", "write_verify", "tgdp"}
+    programming : {"ideal", "direct", "statistical", "write_verify", "tgdp"}
+    reachable_window : bool or None
+        Map onto the write-verify-reachable window (None: on for ``programming="write_verify"``).
     noise_management : {"abs_max", None}
     bound_management : {"iterative", None}
     max_bm_iterations : int
@@ -145,6 +158,7 @@ class CrossbarConfig:
     devices_per_weight: int = 1
     bit_slicing: Mapping[str, int] | None = None
     programming: str = "ideal"
+    reachable_window: bool | None = None
     noise_management: str | None = "abs_max"
     bound_management: str | None = "iterative"
     max_bm_iterations: int = 10
@@ -209,6 +223,11 @@ class CrossbarConfig:
             object.__setattr__(self, "bit_slicing", {"binary": int(x), "analog": 1})
         if self.programming not in PROGRAMMING:
             raise _bad("programming", self.programming, f"one of {PROGRAMMING}")
+        if self.reachable_window is not None and not isinstance(self.reachable_window, bool):
+            raise _bad("reachable_window", self.reachable_window, "None (on for write_verify), True or False")
+        if self.reachable_window is True and not self.differential:
+            raise _bad("reachable_window", self.reachable_window,
+                       "None or False with differential=False (the window mapping needs device pairs)")
         if self.noise_management not in NOISE_MANAGEMENT:
             raise _bad("noise_management", self.noise_management, f"one of {NOISE_MANAGEMENT}")
         if self.bound_management not in BOUND_MANAGEMENT:
@@ -235,13 +254,20 @@ class CrossbarConfig:
             name=f"{self.name} (ideal)", dac_bits=None, adc_bits=None, out_noise=0.0, w_noise=0.0,
             read_nonlinearity=False, device_read_noise=False, ir_drop=False, drift=False,
             drift_compensation=None, faults=False, programming="ideal", clip=None,
-            bound_management=None,
+            bound_management=None, reachable_window=None,
         )
 
     @property
     def any_noise(self) -> bool:
         """True when a forward pass draws random numbers."""
         return self.out_noise > 0 or self.w_noise > 0 or self.device_read_noise
+
+    @property
+    def uses_reachable_window(self) -> bool:
+        """True when the tiles map onto the write-verify-reachable window (see ``reachable_window``)."""
+        if self.reachable_window is None:
+            return self.programming == "write_verify" and self.differential
+        return self.reachable_window
 
     @property
     def n_slices(self) -> int:

@@ -4,6 +4,15 @@ Methods (``CrossbarConfig.programming``):
 
 ``"ideal"``
     Every device lands exactly on its target.
+``"direct"``
+    Open-loop pulse programming (direct mapping), :func:`direct`: every device starts from the
+    reset state ``g_min`` and gets the number of identical SET pulses that the device's *mean*
+    pulse response ``dG_mean(G)`` says lands nearest to its target -- no read, no verify.  The
+    achieved conductance is therefore quantized to the ladder of mean levels the pulses reach
+    (spacing ~ the local step, ``dw_min`` in weight units) and perturbed by the step-size spread
+    between devices (``dg_dtod``) and the cycle-to-cycle noise ``dG_std(G)`` of every pulse --
+    the model of an aihwkit ``PiecewiseStepDevice`` (state-dependent, asymmetric steps; Gokmen &
+    Vlasov, Front. Neurosci. 10, 333 (2016), doi:10.3389/fnins.2016.00333).
 ``"statistical"``
     From the preset's write-verify statistics: a fraction ``success_rate`` of the devices ends
     within tolerance with relative error ``N(0, residual_std)``; the others end outside the
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,11 +143,16 @@ def program_conductances(targets: np.ndarray, device, method: str, rng: np.rando
         return np.array(targets, dtype=np.float64, copy=True), None
     if method == "statistical":
         return statistical(targets, device, rng)
+    if method == "direct":
+        flat = np.asarray(targets, dtype=np.float64).ravel()
+        G, rep = direct(flat, device, rng, **kw)
+        return G.reshape(np.shape(targets)), rep
     if method == "write_verify":
         flat = np.asarray(targets, dtype=np.float64).ravel()
         G, rep = write_verify(flat, device, rng, **kw)
         return G.reshape(np.shape(targets)), rep
-    raise ParameterError(f"programming method {method!r} unknown here; use ideal, statistical, write_verify or tgdp")
+    raise ParameterError(f"programming method {method!r} unknown here; use ideal, direct, statistical, write_verify "
+                         "or tgdp")
 
 
 def statistical(targets: np.ndarray, device, rng: np.random.Generator):
@@ -159,6 +174,134 @@ def statistical(targets: np.ndarray, device, rng: np.random.Generator):
     rep = ProgrammingReport("statistical", T.size, int(np.sum(np.abs(rel) <= tol * (1 + 1e-12))), tol, pulses,
                             rel.ravel(), time.perf_counter() - t0)
     return G, rep
+
+
+# ----------------------------------------------------------------------------- direct (open-loop) programming
+def _up_table(device) -> dict:
+    tab = device.pulse_up
+    if tab is None:
+        raise ParameterError(f"device {device.name!r}: direct (open-loop) programming needs the preset's "
+                             "pulse_response tables (at least 'up'); this device has none")
+    g = np.asarray(tab["g"], dtype=np.float64)
+    if g.size < 2 or np.any(np.diff(g) <= 0):
+        raise ParameterError(f"device {device.name!r}: pulse_up['g'] must be strictly increasing with >= 2 points [S]")
+    return tab
+
+
+def direct_levels(device, max_pulses: int | None = None) -> np.ndarray:
+    """Mean conductance [S] after ``k = 0, 1, ..., max_pulses`` identical SET pulses from the reset state.
+
+    ``L[0] = g_min``, ``L[k+1] = min(L[k] + |dG_mean(L[k])|, g_max)`` with ``dG_mean`` interpolated
+    (linearly, clamped at the ends) in the device's ``pulse_up`` table -- the open-loop "ladder"
+    that :func:`direct` programs onto.
+
+    Parameters
+    ----------
+    device : CrossbarDevice
+        Needs ``pulse_up`` (``g``, ``dg_mean`` [S]).
+    max_pulses : int, optional
+        Longest pulse train [pulses]; default the ``n_pulses`` of the table's ramp (150 if absent).
+
+    Returns
+    -------
+    (max_pulses + 1,) array [S], non-decreasing.
+    """
+    tab = _up_table(device)
+    n = int(tab.get("n_pulses", 150) if max_pulses is None else max_pulses)
+    if n < 0:
+        raise ParameterError(f"direct programming: max_pulses must be >= 0, got {n}")
+    g_tab, dg_tab = np.asarray(tab["g"], float), np.abs(np.asarray(tab["dg_mean"], float))
+    L = np.empty(n + 1)
+    L[0] = device.g_min
+    for k in range(n):
+        L[k + 1] = min(L[k] + float(np.interp(L[k], g_tab, dg_tab)), device.g_max)
+    return L
+
+
+def direct(targets: np.ndarray, device, rng: np.random.Generator, max_pulses: int | None = None,
+           tolerance: float | None = None):
+    r"""Open-loop ("direct") pulse programming of every device from the reset state.
+
+    For each device:
+
+    1. pulse count ``n`` = the index of the level of :func:`direct_levels` nearest to the target
+       (the mean response; ties go to the fewer pulses);
+    2. a device-to-device step scale ``s ~ N(1, dg_dtod^2)`` (clipped at 0), drawn once per device
+       (``dg_dtod`` from the preset's ``pulse_up`` table: relative std of each device's step size,
+       measured on the d2d-drawn compact models);
+    3. from ``G = g_min``, ``n`` pulses ``G <- clip(G + s dG_mean(G) + dG_std(G) z, g_min, g_max)``
+       with a fresh ``z ~ N(0, 1)`` per pulse (cycle-to-cycle noise of the table).
+
+    There is no read and no verify: the result is quantized to the level ladder (spacing ~ the
+    local step, the device's ``dw_min``), and after ``n`` pulses on a locally constant step its
+    spread is ``sqrt(n) dG_std`` (c2c) and ``n dG_mean dg_dtod`` (d2d).  Only SET ("up") pulses are
+    used, so the down-table (the asymmetry) does not enter; the window bounds are the nominal
+    ``g_min``/``g_max`` (the preset's window d2d is not applied).  All devices are advanced
+    together, one pulse index at a time (devices sorted by pulse count, so the ones still pulsing
+    are a contiguous prefix).
+
+    Parameters
+    ----------
+    targets : (n,) array
+        Target conductances [S].
+    device : CrossbarDevice
+        Needs ``pulse_up`` (``g``, ``dg_mean``, ``dg_std`` [S]; optional ``dg_dtod`` [1],
+        ``n_pulses``).
+    rng : numpy.random.Generator
+    max_pulses : int, optional
+        Longest pulse train [pulses] (default the table's ``n_pulses``, 150 if absent).
+    tolerance : float, optional
+        Relative tolerance [1] used only to *count* devices within tolerance in the report
+        (default the preset's write-verify tolerance, else 0.05).
+
+    Returns
+    -------
+    G : (n,) array
+        Programmed conductances [S].
+    report : ProgrammingReport
+        Method ``"direct"``, pulses per device, relative errors.
+    """
+    t0 = time.perf_counter()
+    T = np.asarray(targets, dtype=np.float64).ravel()
+    tab = _up_table(device)
+    L = direct_levels(device, max_pulses)
+    # nearest level; L is non-decreasing, ties (and plateaus) resolve to the smallest index
+    j = np.clip(np.searchsorted(L, T, side="left"), 1, L.size - 1) if L.size > 1 else np.zeros(T.size, np.intp)
+    if L.size > 1:
+        lower = j - 1
+        j = np.where(np.abs(T - L[lower]) <= np.abs(L[j] - T), lower, j)
+        # first index of a plateau (the same level reached with fewer pulses)
+        first = np.searchsorted(L, L[j], side="left")
+        j = np.minimum(j, first)
+    n_p = j.astype(np.int64)
+    g_tab = np.asarray(tab["g"], float)
+    dg_tab = np.abs(np.asarray(tab["dg_mean"], float))
+    sd_tab = np.asarray(tab["dg_std"], float)
+    dtod = float(tab.get("dg_dtod", 0.0) or 0.0)
+    if not (np.isfinite(dtod) and dtod >= 0):
+        raise ParameterError(f"device {device.name!r}: pulse_up dg_dtod must be a finite number >= 0, got {dtod}")
+    order = np.argsort(-n_p, kind="stable")  # most pulses first: the active devices are a prefix
+    ns = n_p[order]
+    # d2d step scale of the device at each sorted position (i.i.d., so drawing in sorted order is the same)
+    scale = np.maximum(1.0 + dtod * rng.standard_normal(T.size), 0.0) if dtod > 0 else np.ones(T.size)
+    G = np.full(T.size, device.g_min)
+    n_max = int(ns[0]) if ns.size else 0
+    # number of devices that get pulse k (k = 0..n_max-1): those with n > k
+    active = np.searchsorted(-ns, -np.arange(n_max), side="left") if n_max else np.zeros(0, np.intp)
+    for k in range(n_max):
+        m = int(active[k])
+        g = G[:m]
+        step = scale[:m] * np.interp(g, g_tab, dg_tab)
+        sd = np.interp(g, g_tab, sd_tab)
+        g += step + sd * rng.standard_normal(m)
+        np.clip(g, device.g_min, device.g_max, out=g)
+    out = np.empty_like(G)
+    out[order] = G
+    tol = float(tolerance if tolerance is not None else dict(device.write_verify or {}).get("tolerance", 0.05))
+    rel = _rel_error(out, T)
+    rep = ProgrammingReport("direct", T.size, int(np.sum(np.abs(rel) <= tol * (1 + 1e-12))), tol, n_p, rel,
+                            time.perf_counter() - t0)
+    return out, rep
 
 
 # ----------------------------------------------------------------------------- write-verify kernel
@@ -450,3 +593,27 @@ def reachable_window(device, rng: np.random.Generator, n: int = 1000, quantile: 
                             int(n_sub), _rowsum(m, jacobian), G, pulses, X)
         out.append(G)
     return float(np.quantile(out[1], 1.0 - quantile)), float(np.quantile(out[0], quantile))
+
+
+#: reachable windows already computed, per device object (see :func:`mapping_window`)
+_WINDOWS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def mapping_window(device, n: int = 1000, quantile: float = 0.001, seed: int = 0) -> tuple[float, float]:
+    """The write-verify-reachable window ``(g_lo, g_hi)`` [S] used by ``CrossbarConfig.reachable_window``.
+
+    :func:`reachable_window` with ``n`` devices, ``quantile`` and a fixed ``seed`` -- a property of
+    the device population, not of one programming run -- computed once per device object and
+    cached.  ``g_lo``/``g_hi`` are clipped into ``[g_min, g_max]``; a ParameterError names the
+    device when the window is empty.
+    """
+    key = (int(n), float(quantile), int(seed))
+    cache = _WINDOWS.setdefault(device, {})
+    if key not in cache:
+        g_lo, g_hi = reachable_window(device, np.random.default_rng(seed), n=n, quantile=quantile)
+        g_lo, g_hi = max(g_lo, device.g_min), min(g_hi, device.g_max)
+        if not g_hi > g_lo:
+            raise ParameterError(f"device {device.name!r}: the write-verify-reachable window is empty "
+                                 f"(g_lo = {g_lo:.4g} S >= g_hi = {g_hi:.4g} S); use reachable_window=False")
+        cache[key] = (float(g_lo), float(g_hi))
+    return cache[key]

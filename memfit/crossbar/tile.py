@@ -58,8 +58,17 @@ class _Tile:
         w_norm = mp.normalize(w, self.scale)
         slices, self.significance = mp.slice_weights(w_norm, cfg.bit_slicing)
         self.w_norm = w_norm
+        g_lo, g_hi = device.g_min, device.g_max
+        if cfg.uses_reachable_window:
+            from memfit.crossbar.programming import mapping_window
+
+            g_lo, g_hi = mapping_window(device)
+            # pairs span (g_hi - g_lo) instead of (g_max - g_min): the periphery restores the gain
+            self.scale = self.scale * ((device.g_max - device.g_min) / (g_hi - g_lo))
+        #: conductance window [S] the weights are mapped onto
+        self.window = (g_lo, g_hi)
         #: (S, P, out, in) target conductances [S]
-        self.targets = mp.target_conductances(slices, device.g_min, device.g_max, cfg.differential)
+        self.targets = mp.target_conductances(slices, g_lo, g_hi, cfg.differential)
         n_dev = cfg.devices_per_weight
         #: (S, n_dev, P, out, in) programmed conductances [S]
         self.G = np.repeat(self.targets[:, None], n_dev, axis=1)

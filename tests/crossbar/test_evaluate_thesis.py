@@ -1,9 +1,15 @@
 """The Lund FTJ thesis' qualitative result on a real network (opt-in: about 1-4 minutes).
 
 An MLP 784-256-128-10 trained on ../shared/datasets/mnist, mapped onto the "ftj-balanced" device
-with the baseline-ftj config: direct mapping (statistical programming, one device pair per weight)
-loses accuracy; write-verify programming and more devices per weight recover it; at one year the
-global drift compensation keeps at least the accuracy of the uncompensated array.
+with the baseline-ftj config: direct mapping (``programming="direct"``: open-loop pulses from the
+reset state, one device pair per weight) loses accuracy and write-verify programming recovers it; at
+one year the global drift compensation keeps at least the accuracy of the uncompensated array.
+
+More devices per weight do *not* recover direct mapping here, and the test records that rather than
+asserting the opposite: each of the n devices gets the same open-loop pulse count, so they share the
+same quantization error of the device's coarse pulse ladder (first SET step from reset ~0.44 of the
+window); averaging only removes the small per-pulse c2c and d2d noise.  The benchmark
+``python -m benchmarks thesis`` prints the full table (0 s / 1 h / 1 day / 1 year).
 
 Run it with ``MEMFIT_RUN_THESIS=1 python -m pytest tests/crossbar/test_evaluate_thesis.py -s`` or as a
 script (``python tests/crossbar/test_evaluate_thesis.py [repeats]``), which prints the table.
@@ -32,8 +38,9 @@ def study(repeats: int = 5, progress: bool = False):
     train(net, d.x_train, d.y_train, epochs=10, batch_size=64, lr=1e-3, lr_decay=0.9, weight_decay=1e-4, seed=0)
     dev = CrossbarDevice.from_preset("ftj-balanced")
     cfg = get_config("baseline-ftj")
-    configs = {"direct": cfg, "direct, no drift compensation": cfg.replace(drift_compensation=None),
-               "4 devices/weight": cfg.replace(devices_per_weight=4),
+    direct = cfg.replace(programming="direct")
+    configs = {"direct": direct, "direct, no drift compensation": direct.replace(drift_compensation=None),
+               "4 devices/weight": direct.replace(devices_per_weight=4),
                "write-verify": cfg.replace(programming="write_verify")}
     df = ev.evaluate_configs(net, d.x_test, d.y_test, dev, configs, times=(0.0, 3.15e7), repeats=repeats,
                              progress=progress)
@@ -58,8 +65,14 @@ def test_thesis_direct_mapping_loses_and_write_verify_recovers():
     a = s.set_index(["setting", "time"])
     m, e = a["accuracy_mean"], a["accuracy_sem"].fillna(0)
     assert 0.93 <= fp <= 0.96
-    for better in ("write-verify", "4 devices/weight"):
-        assert m[(better, "0 s")] > m[("direct", "0 s")], better
+    d0, wv0 = ("direct", "0 s"), ("write-verify", "0 s")
+    # direct mapping loses accuracy against float; write-verify recovers it (beyond 3 combined s.e.m.)
+    assert m[d0] < fp - 3 * e[d0]
+    assert m[wv0] - m[d0] > 3 * np.hypot(e[wv0], e[d0])
+    # four devices per weight with the same open-loop pulse count share the quantization error:
+    # no better than one beyond the noise (the finding, see the module docstring)
+    d4 = ("4 devices/weight", "0 s")
+    assert m[d4] < m[wv0] - 3 * np.hypot(e[wv0], e[d4])
     comp, nocomp = ("direct", "1 year"), ("direct, no drift compensation", "1 year")
     assert m[comp] >= m[nocomp] - 2 * np.hypot(e[comp], e[nocomp])
 
