@@ -268,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     from memfit.crossbar.cli import add_parsers as _crossbar_parsers
 
     _crossbar_parsers(sub)
+    from memfit.demo import add_parsers as _demo_parsers
+
+    _demo_parsers(sub)
 
     p = sub.add_parser("models", help="list the device models, or describe one")
     p.add_argument("name", nargs="?", help="model to describe")
