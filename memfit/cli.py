@@ -174,6 +174,13 @@ def _cmd_models(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``memfit`` argument parser with every subcommand (simulate, fit, models, ...).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Each subcommand sets ``func``, called with the parsed namespace; it returns the exit code.
+    """
     parser = argparse.ArgumentParser(
         prog="memfit",
         description="Characterize memristive devices, fit compact models, export presets, run crossbars.",
@@ -280,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``memfit`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        Exit code: the subcommand's (0 on success), 2 after a :class:`MemfitError` (its message goes to stderr).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -168,10 +168,25 @@ class Noise:
     digits: int = 6
 
     def apply(self, i: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Noisy, rounded copy of a current trace.
+
+        Parameters
+        ----------
+        i : ndarray
+            Noise-free current [A], any shape.
+        rng : numpy.random.Generator
+            Source of the Gaussian draws.
+
+        Returns
+        -------
+        ndarray
+            ``i + N(0, sigma)`` rounded to ``digits`` significant digits [A], same shape as ``i``.
+        """
         sigma = np.sqrt((self.current_relative * np.abs(i)) ** 2 + self.current_floor ** 2)
         return _round_sig(i + rng.normal(0.0, 1.0, size=i.shape) * sigma, self.digits)
 
     def describe(self) -> dict:
+        """The noise settings plus a ``"model"`` sentence explaining them (JSON-able dict for dataset metadata)."""
         d = asdict(self)
         d["model"] = ("gaussian current noise, sigma = sqrt((current_relative*|i|)^2 + current_floor^2) [A], "
                       "then rounded to `digits` significant digits; t and v as programmed (v rounded to 1 uV)")

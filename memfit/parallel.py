@@ -69,6 +69,7 @@ class Progress:
         self._last = 0.0
 
     def update(self, n: int = 1) -> None:
+        """Count ``n`` more finished tasks and redraw the bar (at most every 0.2 s, and at the end)."""
         self.done += n
         if self.stream is None:
             return
@@ -119,9 +120,11 @@ class ResultStore:
         return self._file(key).exists()
 
     def keys(self) -> list[str]:
+        """Sorted keys of the stored results (file names without ``.pkl``)."""
         return sorted(p.stem for p in self.path.glob("*.pkl"))
 
     def put(self, key, value) -> None:
+        """Pickle ``value`` under ``key``, atomically (temporary file, fsync, rename)."""
         f = self._file(key)
         tmp = f.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
@@ -131,6 +134,7 @@ class ResultStore:
         os.replace(tmp, f)
 
     def get(self, key):
+        """The stored result of ``key``; raises :class:`ParallelError` when it cannot be read."""
         try:
             with open(self._file(key), "rb") as fh:
                 return pickle.load(fh)
@@ -225,11 +229,27 @@ class LocalBackend:
         return self._pool
 
     def close(self) -> None:
+        """Shut the worker pool down (waits for running tasks, cancels queued ones); a later run starts a new one."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def run(self, func, tasks, shared, on_done, max_retries):
+        """Run every task on the worker processes (in this process when ``workers == 1``); call ``on_done`` per result.
+
+        Parameters
+        ----------
+        func : callable
+            ``func(shared, *args) -> value``; must be picklable (module level).
+        tasks : iterable of (key, args)
+            Task keys and their positional arguments.
+        shared : dict
+            Data every task receives as its first argument.
+        on_done : callable
+            ``on_done(key, value)``, called in this process in completion order.
+        max_retries : int
+            How often a task is re-submitted after its worker process died, before :class:`ParallelError`.
+        """
         if self.workers == 1:
             for key, args in tasks:
                 on_done(key, func(shared, *args))
@@ -312,6 +332,12 @@ class DaskBackend:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
     def run(self, func, tasks, shared, on_done, max_retries):
+        """Run every task on the Dask cluster; call ``on_done`` as each one finishes.
+
+        Same arguments as :meth:`LocalBackend.run`; ``shared`` is scattered to the cluster once and
+        ``max_retries`` is passed to Dask as the task's ``retries``.  A failing task raises its
+        :class:`MemfitError`, or :class:`ParallelError` naming the task.
+        """
         from distributed import as_completed
 
         # one future for the whole mapping (a dict passed to scatter would become a future per value);
@@ -339,6 +365,7 @@ class DaskBackend:
             raise
 
     def close(self):
+        """Close the client and the LocalCluster if this backend started them; a client passed in is left open."""
         if self._own is not None:
             self.client.close()
             self._own.close()

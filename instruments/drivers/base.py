@@ -111,13 +111,16 @@ class InRange(Validator):
         return x
 
     def describe(self, unit: str = "") -> str:
+        """``"[lo, hi] unit"``."""
         return f"[{self.lo:g}, {self.hi:g}] {unit}".rstrip()
 
     def invalid_examples(self) -> list:
+        """Above and below the range, NaN, a string and a bool."""
         span = max(abs(self.hi - self.lo), abs(self.hi), 1.0)
         return [self.hi + 0.5 * span, self.lo - 0.5 * span, float("nan"), "1", True]
 
     def valid_example(self):
+        """``hi`` when the range holds 0 (and ``hi != 0``), else the midpoint."""
         return self.hi if self.lo <= 0 <= self.hi and self.hi != 0 else self.lo + 0.5 * (self.hi - self.lo)
 
 
@@ -133,12 +136,15 @@ class IsInt(InRange):
         return x
 
     def describe(self, unit: str = "") -> str:
+        """``"[lo, hi] unit"`` with whole-number bounds."""
         return f"[{int(self.lo)}, {int(self.hi)}] {unit}".rstrip()
 
     def invalid_examples(self) -> list:
+        """``hi + 1``, ``lo - 1``, a float and a bool."""
         return [int(self.hi) + 1, int(self.lo) - 1, 1.5, True]
 
     def valid_example(self):
+        """``lo`` as an int."""
         return int(self.lo)
 
 
@@ -158,9 +164,11 @@ class OneOf(Validator):
         raise LimitError(f"{where} = {value!r} is not allowed; choose one of {self.describe(unit)}; nothing was sent")
 
     def describe(self, unit: str = "") -> str:
+        """``"{choice, ...} unit"``."""
         return "{" + ", ".join(repr(c) for c in self.choices) + "}" + (f" {unit}" if unit else "")
 
     def invalid_examples(self) -> list:
+        """A string not among the choices, and a value of the wrong type or larger than every numeric choice."""
         out = ["not-a-choice"] if all(not isinstance(c, str) or c != "not-a-choice" for c in self.choices) else []
         if all(isinstance(c, str) for c in self.choices):
             out.append(1.0)
@@ -169,6 +177,7 @@ class OneOf(Validator):
         return out
 
     def valid_example(self):
+        """The first choice."""
         return self.choices[0]
 
 
@@ -181,12 +190,15 @@ class IsBool(Validator):
         return value
 
     def describe(self, unit: str = "") -> str:
+        """``"{True, False}"``."""
         return "{True, False}"
 
     def invalid_examples(self) -> list:
+        """``1`` and ``"ON"``."""
         return [1, "ON"]
 
     def valid_example(self):
+        """``True``."""
         return True
 
 
@@ -294,6 +306,7 @@ class Property:
         return self.set_cmd is not None
 
     def where(self, inst) -> str:
+        """``"<instrument>.<property>"`` for messages."""
         return f"{inst.display_name}.{self.name}"
 
     def check(self, inst, value):
@@ -370,6 +383,7 @@ class Capabilities:
     notes: str = ""
 
     def as_dict(self) -> dict:
+        """The capabilities as a JSON-able dict (ranges as lists)."""
         d = asdict(self)
         d["voltage_ranges"] = list(self.voltage_ranges)
         d["current_ranges"] = list(self.current_ranges)

@@ -384,6 +384,7 @@ class Keithley2600B(Instrument, SMU):
         return problems
 
     def snapshot(self) -> dict:
+        """:meth:`Instrument.snapshot` plus ``channel``, ``nplc`` and ``line_frequency`` [Hz] (``None`` until read)."""
         snap = super().snapshot()
         snap["channel"] = self.channel
         snap["nplc"] = self._nplc

@@ -315,6 +315,7 @@ class KeysightB2900(Instrument, SMU):
         return problems
 
     def snapshot(self) -> dict:
+        """:meth:`Instrument.snapshot` plus ``channel``, ``nplc`` and ``line_frequency`` [Hz] (``None`` until read)."""
         snap = super().snapshot()
         snap["channel"] = self.channel
         snap["nplc"] = self._nplc

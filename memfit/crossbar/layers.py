@@ -163,13 +163,16 @@ class Layer:
 
     @classmethod
     def from_spec(cls, name: str, inputs, spec: dict, arrays: dict[str, np.ndarray]) -> "Layer":
+        """Rebuild a layer from its name, input names, :meth:`spec` dict and :meth:`arrays` dict (as saved)."""
         return cls(name=name, inputs=inputs, **spec, **arrays)
 
     def copy(self) -> "Layer":
+        """An independent copy (same spec, copied arrays)."""
         return type(self).from_spec(self.name, self.inputs, dict(self.spec()),
                                     {k: np.array(v, copy=True) for k, v in self.arrays().items()})
 
     def forward(self, *xs: np.ndarray, mvm: Callable | None = None) -> np.ndarray:  # pragma: no cover
+        """Layer output for the input arrays ``xs`` (one per ``inputs`` entry); only matrix layers use ``mvm``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -198,9 +201,11 @@ class MatrixLayer(Layer):
         raise NotImplementedError  # pragma: no cover
 
     def to_rows(self, x: np.ndarray):
+        """Input ``x`` as the ``(rows, in)`` matrix to multiply, plus a context for :meth:`from_rows`."""
         raise NotImplementedError  # pragma: no cover
 
     def from_rows(self, y: np.ndarray, ctx) -> np.ndarray:
+        """Layer output from the ``(rows, out)`` product ``y`` (bias added) and the :meth:`to_rows` context."""
         raise NotImplementedError  # pragma: no cover
 
     def forward(self, x: np.ndarray, mvm: Callable | None = None) -> np.ndarray:
@@ -243,20 +248,25 @@ class Dense(MatrixLayer):
         return self.weight.shape[0]
 
     def arrays(self):
+        """``{"weight": (out, in)}`` plus ``"bias": (out,)`` when there is one."""
         return {"weight": self.weight} | ({} if self.bias is None else {"bias": self.bias})
 
     def matrix(self):
+        """The ``(out, in)`` weight matrix itself."""
         return self.weight
 
     def set_matrix(self, m):
+        """Replace the weights by ``m``, shape ``(out, in)``."""
         self.weight = np.asarray(m, dtype=float).reshape(self.weight.shape)
 
     def to_rows(self, x):
+        """Check ``x`` is ``(batch, in)`` and return it as the rows (no context)."""
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise NetworkError(f"dense layer {self.name!r} expects (batch, {self.in_features}) input, got {x.shape}")
         return x, None
 
     def from_rows(self, y, ctx):
+        """The ``(batch, out)`` product is the output."""
         return y
 
 
@@ -291,18 +301,23 @@ class Conv2d(MatrixLayer):
         return tuple(self.weight.shape[2:])
 
     def spec(self):
+        """``stride``, ``padding`` (top, left, bottom, right) and ``dilation`` as lists."""
         return {"stride": list(self.stride), "padding": list(self.padding), "dilation": list(self.dilation)}
 
     def arrays(self):
+        """``{"weight": (out_channels, in_channels, kh, kw)}`` plus ``"bias": (out_channels,)`` when there is one."""
         return {"weight": self.weight} | ({} if self.bias is None else {"bias": self.bias})
 
     def matrix(self):
+        """The weights flattened to ``(out_channels, in_channels*kh*kw)``."""
         return self.weight.reshape(self.weight.shape[0], -1)
 
     def set_matrix(self, m):
+        """Replace the weights from an ``(out_channels, in_channels*kh*kw)`` matrix."""
         self.weight = np.asarray(m, dtype=float).reshape(self.weight.shape)
 
     def to_rows(self, x):
+        """Patches of ``x`` (N, C, H, W) as ``(N*Ho*Wo, C*kh*kw)`` rows (:func:`im2col`); context ``(N, Ho, Wo)``."""
         if x.ndim != 4 or x.shape[1] != self.weight.shape[1]:
             raise NetworkError(f"conv layer {self.name!r} expects (batch, {self.weight.shape[1]}, H, W) input, "
                                f"got {x.shape}")
@@ -310,6 +325,7 @@ class Conv2d(MatrixLayer):
         return rows, (x.shape[0], ho, wo)
 
     def from_rows(self, y, ctx):
+        """Reshape the ``(N*Ho*Wo, out_channels)`` product to ``(N, out_channels, Ho, Wo)``."""
         n, ho, wo = ctx
         return y.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2)
 
@@ -339,6 +355,7 @@ class MaxPool2d(_Pool):
     kind = "maxpool2d"
 
     def forward(self, x, mvm=None):
+        """``x`` (N, C, H, W) -> (N, C, Ho, Wo): maximum of each window."""
         rows, (n, c, ho, wo) = self._windows(x, -np.inf)
         return rows.max(axis=1).reshape(n, c, ho, wo)
 
@@ -353,9 +370,11 @@ class AvgPool2d(_Pool):
         self.count_include_pad = bool(count_include_pad)
 
     def spec(self):
+        """Pooling spec (kernel, stride, padding) plus ``count_include_pad``."""
         return super().spec() | {"count_include_pad": self.count_include_pad}
 
     def forward(self, x, mvm=None):
+        """``x`` (N, C, H, W) -> (N, C, Ho, Wo): mean of each window."""
         rows, (n, c, ho, wo) = self._windows(x, 0.0)
         s = rows.sum(axis=1)
         if self.count_include_pad or not any(self.padding):
@@ -373,6 +392,7 @@ class GlobalAvgPool2d(Layer):
     kind = "globalavgpool2d"
 
     def forward(self, x, mvm=None):
+        """``x`` (N, C, H, W) -> (N, C, 1, 1)."""
         return x.mean(axis=(2, 3), keepdims=True)
 
 
@@ -400,9 +420,11 @@ class BatchNorm(Layer):
             raise NetworkError(f"batch-norm {name!r}: var + eps must be > 0")
 
     def spec(self):
+        """``{"eps": eps}``."""
         return {"eps": self.eps}
 
     def arrays(self):
+        """Per-channel ``scale``, ``shift``, ``mean`` and ``var``, each ``(C,)``."""
         return {"scale": self.scale, "shift": self.shift, "mean": self.mean, "var": self.var}
 
     def affine(self) -> tuple[np.ndarray, np.ndarray]:
@@ -411,6 +433,7 @@ class BatchNorm(Layer):
         return a, self.shift - a * self.mean
 
     def forward(self, x, mvm=None):
+        """Normalise ``x`` (N, C, ...) per channel (axis 1); same shape out."""
         shape = (1, -1) + (1,) * (x.ndim - 2)
         return (x - self.mean.reshape(shape)) / np.sqrt(self.var.reshape(shape) + self.eps) \
             * self.scale.reshape(shape) + self.shift.reshape(shape)
@@ -423,6 +446,7 @@ class ReLU(Layer):
     kind = "relu"
 
     def forward(self, x, mvm=None):
+        """``max(x, 0)`` element-wise; same shape out."""
         return np.maximum(x, 0.0)
 
 
@@ -432,6 +456,7 @@ class Sigmoid(Layer):
     kind = "sigmoid"
 
     def forward(self, x, mvm=None):
+        """``1 / (1 + exp(-x))`` element-wise; same shape out."""
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -442,6 +467,7 @@ class Tanh(Layer):
     kind = "tanh"
 
     def forward(self, x, mvm=None):
+        """``tanh(x)`` element-wise; same shape out."""
         return np.tanh(x)
 
 
@@ -455,9 +481,11 @@ class Softmax(Layer):
         self.axis = int(axis)
 
     def spec(self):
+        """``{"axis": axis}``."""
         return {"axis": self.axis}
 
     def forward(self, x, mvm=None):
+        """Softmax of ``x`` along ``axis``; same shape out, sums to 1 along ``axis``."""
         z = x - x.max(axis=self.axis, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=self.axis, keepdims=True)
@@ -473,9 +501,11 @@ class Flatten(Layer):
         self.axis = int(axis)
 
     def spec(self):
+        """``{"axis": axis}``."""
         return {"axis": self.axis}
 
     def forward(self, x, mvm=None):
+        """``x`` -> 2-D ``(prod(shape[:axis]), prod(shape[axis:]))``."""
         ax = self.axis if self.axis >= 0 else x.ndim + self.axis
         return x.reshape(int(np.prod(x.shape[:ax], dtype=int)), -1)
 
@@ -490,9 +520,11 @@ class Reshape(Layer):
         self.shape = [int(s) for s in shape]
 
     def spec(self):
+        """``{"shape": shape}`` (ONNX semantics: 0 copies, -1 inferred)."""
         return {"shape": list(self.shape)}
 
     def forward(self, x, mvm=None):
+        """``x`` reshaped to ``shape``; raises :class:`NetworkError` when the sizes do not match."""
         shape = [x.shape[i] if s == 0 else s for i, s in enumerate(self.shape)]
         try:
             return x.reshape(shape)
@@ -511,9 +543,11 @@ class Add(Layer):
         self.constant = None if constant is None else np.asarray(constant, dtype=float)
 
     def arrays(self):
+        """``{"constant": array}`` when the layer adds a constant, else empty."""
         return {} if self.constant is None else {"constant": self.constant}
 
     def forward(self, *xs, mvm=None):
+        """Element-wise (broadcast) sum of the inputs ``xs`` and the constant, if any."""
         out = xs[0]
         for x in xs[1:]:
             out = out + x
@@ -528,6 +562,7 @@ class Identity(Layer):
     kind = "identity"
 
     def forward(self, x, mvm=None):
+        """``x`` unchanged."""
         return x
 
 

@@ -121,6 +121,27 @@ class FitData:
     @classmethod
     def build(cls, record, label, kind=None, residual=None, weight=1.0, series_resistance=None, compliance=None,
               current_floor=None) -> "FitData":
+        """Prepare one measured record for fitting.
+
+        Parameters
+        ----------
+        record : Measurement or Simulation
+            Needs columns ``t`` [s], ``v`` [V], ``i`` [A].
+        label : str
+            Name of the dataset in messages and reports.
+        kind : {"iv", "pulse", "retention"}, optional
+            Inferred from the record when omitted.
+        residual : str, optional
+            Residual form; the first allowed for ``kind`` when omitted.
+        weight : float
+            Relative weight of this dataset (> 0).
+        series_resistance : float, optional
+            Overrides the record's series resistance [Ohm].
+        compliance : float, optional
+            Overrides the record's current compliance [A].
+        current_floor : float, optional
+            Current scale of the ``log`` residual [A]; default 1e-4 of the peak |i|.
+        """
         for col in ("t", "v", "i"):
             if col not in record.frame.columns:
                 raise FitError(f"dataset {label!r} has no column {col!r}; a fit needs t [s], v [V], i [A]")
@@ -205,6 +226,7 @@ class FitData:
         return np.where(vs, v * self.voltage_scale, i)
 
     def transform_iv(self, i: np.ndarray) -> np.ndarray:
+        """I-V observable [A] as compared: ``arcsinh(i / current_floor)`` for the ``log`` residual, else unchanged."""
         if self.residual == "log":
             return np.arcsinh(i / self.current_floor)
         return i
@@ -234,6 +256,7 @@ class FitData:
         return self.conductance(out[:, _c.O_VTERM], out[:, _c.O_I])
 
     def measured(self) -> np.ndarray:
+        """Measured observable in physical units: I [A] per sample (iv), g [S] per read (pulse, retention)."""
         if self.kind == "iv":
             return self.record.frame["i"].to_numpy(dtype=float)
         return self._measured_conductance()

@@ -80,6 +80,7 @@ class PopulationResult:
         return pd.DataFrame(cols).corr()
 
     def summary(self) -> str:
+        """Printable summary: fits that succeeded, wall time [s] and the :meth:`statistics` table."""
         n_ok = int(self.table["success"].sum())
         lines = [f"population fit of {self.model!r}: {n_ok} of {len(self.table)} fits succeeded"
                  + ("" if self.complete else " (INTERRUPTED: partial result)")

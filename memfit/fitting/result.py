@@ -74,6 +74,27 @@ class FitResult:
     # ----------------------------------------------------------- creation
     @classmethod
     def from_lmfit(cls, model, fds, res, problem, start, stages, wall, rtol, method) -> "FitResult":
+        """Build the result of :func:`memfit.fitting.fit` from the finished lmfit minimisation.
+
+        Parameters
+        ----------
+        model : DeviceModel
+        fds : list of FitData
+            The prepared datasets, in fit order.
+        res : lmfit.minimizer.MinimizerResult
+        problem : object
+            The fit problem (maps lmfit parameters to per-dataset parameter rows, holds the simulators).
+        start : dict
+            Start values of the varied quantities.
+        stages : list of str
+            Minimiser stages that ran.
+        wall : float
+            Fit wall time [s].
+        rtol : float
+            Integrator relative tolerance.
+        method : str
+            Integration method.
+        """
         from memfit import __version__
 
         from memfit.fitting.core import INTERNAL_PREFIXES
@@ -277,6 +298,7 @@ class FitResult:
 
     # -------------------------------------------------------------- io
     def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the result (format tag, values, errors, correlation, per-dataset stats, provenance)."""
         return {
             "format": "memfit.FitResult",
             "version": 1,
@@ -300,6 +322,7 @@ class FitResult:
 
     @classmethod
     def load(cls, path) -> "FitResult":
+        """Read a result written by :meth:`save`; raises :class:`FitError` for an unreadable or foreign file."""
         path = Path(path)
         try:
             d = json.loads(path.read_text())

@@ -80,6 +80,14 @@ class TestCircuit:
                 raise CircuitError("a parallel capacitor needs series_resistance > 0 Ohm to charge through")
 
     def as_array(self) -> np.ndarray:
+        """The circuit as the integrators' float array.
+
+        Returns
+        -------
+        ndarray (4,)
+            ``[series_resistance [Ohm], compliance [A] (inf for none), voltage_compliance [V],
+            parallel_capacitance [F] (0 for none)]``.
+        """
         return np.array(
             [
                 float(self.series_resistance),
