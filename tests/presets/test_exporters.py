@@ -165,10 +165,32 @@ def test_aihwkit_noise_model_and_python_text():
 
 
 def test_aihwkit_round_trip_in_aihwkit(vteam_preset):
-    """Optional: runs only where aihwkit is installed (pip install aihwkit, Python >= 3.12)."""
+    """Optional (pip install aihwkit, Python >= 3.12): the exported PiecewiseStep device, pulsed in aihwkit,
+    follows the preset's own ramp within its cycle-to-cycle spread."""
     pytest.importorskip("aihwkit")
+    from aihwkit.simulator.configs import SingleRPUConfig
     from aihwkit.simulator.configs.devices import PiecewiseStepDevice
+    from aihwkit.utils.visualization import compute_pulse_response, get_tile_for_plotting
 
     cfg = {k: v for k, v in ax.device_config(vteam_preset).items() if k != "class"}
+    # one nominal device: the device-to-device spreads (step size, window ends) are not part of a ramp check
+    cfg.update(dw_min_dtod=0.0, w_min_dtod=0.0, w_max_dtod=0.0)
     dev = PiecewiseStepDevice(**cfg)
     assert dev.dw_min == pytest.approx(cfg["dw_min"])
+    n_up, n_traces = 30, 400
+    tile = get_tile_for_plotting(SingleRPUConfig(device=dev), n_traces, w_init=-1.0)
+    w = compute_pulse_response(tile, np.ones(n_up)).reshape(n_up, -1)   # (pulse, trace), c2c noise on
+    # the preset's ramp from g_min, in aihwkit weight units (the VTEAM test device: x -0.02 per up pulse)
+    g_model = vteam_g(1.0 - 0.02 * np.arange(0, n_up + 1))
+    w_model = ax.to_w(vteam_preset, g_model[1:])
+    mean, spread = w.mean(axis=1), w.std(axis=1)
+    assert np.max(np.abs(mean - w_model)) < 0.03, np.max(np.abs(mean - w_model))
+    # the spread of the traces against the compact model's own cycle-to-cycle ramps: the preset's c2c is 10 %
+    # on k_on per pulse, i.e. x moves by -0.02 (1 + 0.1 xi) per pulse (closed form of the VTEAM test device)
+    rng = np.random.default_rng(0)
+    x_mc = 1.0 - np.cumsum(0.02 * (1.0 + 0.1 * rng.standard_normal((n_up, 4000))), axis=0)
+    w_mc = ax.to_w(vteam_preset, vteam_g(x_mc))
+    ratio = spread[5:] / w_mc.std(axis=1)[5:]
+    assert np.all((ratio > 0.6) & (ratio < 1.6)), ratio
+    inside = np.abs(w - w_model[:, None]) <= 3 * w_mc.std(axis=1)[:, None] + 0.03
+    assert inside.mean() > 0.97
