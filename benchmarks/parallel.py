@@ -76,9 +76,17 @@ def run(opts) -> list[Headline]:
             if w > 1 or name != "local":
                 _warm(be)
             t_start = time.perf_counter() - t0
+            import numba
+
+            threads = numba.get_num_threads()
+            if name == "local" and w == 1:
+                numba.set_num_threads(1)  # in-process: one thread, like each worker process (memfit.parallel.WORKER_ENV)
             t0 = time.perf_counter()
-            res = fit_population("biolek2009", data, vary=["R_off", "mu_v"], backend=be, progress=False,
-                                 chunk_size=max(1, n // 16))
+            try:
+                res = fit_population("biolek2009", data, vary=["R_off", "mu_v"], backend=be, progress=False,
+                                     chunk_size=max(1, n // 16))
+            finally:
+                numba.set_num_threads(threads)
             wall = time.perf_counter() - t0
             values = res.table["R_off"].to_numpy()
             if reference is None:
@@ -115,6 +123,7 @@ def run(opts) -> list[Headline]:
     t.note(f"CPUs usable: {usable}. On a 2-vCPU VM that delivers about one core, 2 workers cannot scale; read "
            "the efficiency against the cores really available")
     t.note("start-up = starting the workers and a warm-up fit (imports, numba cache), not counted in 'wall'")
+    t.note("every worker runs numba with one thread (the 1-worker local row too), so rows compare per-worker work")
     if not have_dask:
         t.note('Dask rows skipped: pip install "memfit[dask]"')
     t.print()
