@@ -143,15 +143,43 @@ def _normal32(s, r):
 
 @njit(inline="always")
 def _fill(s, buf, n):
-    """``buf[:n]`` = standard normals."""
+    """``buf[:n]`` = standard normals.
+
+    The generator state lives in local variables during the loop (written back to ``s`` around the
+    rare slow-path calls and at the end): the same draws as :func:`_next64` / :func:`_normal32`, but
+    the compiler need not reload ``s`` after every store to ``buf`` (the two arrays could alias).
+    """
+    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+    mask = np.uint64(0xFFFFFFFF)
     k = 0
-    while k + 1 < n:
-        u = _next64(s)
-        buf[k] = _normal32(s, np.int64(u & np.uint64(0xFFFFFFFF)))
-        buf[k + 1] = _normal32(s, np.int64(u >> np.uint64(32)))
-        k += 2
-    if k < n:
-        buf[k] = _normal32(s, np.int64(_next64(s) >> np.uint64(32)))
+    while k < n:
+        # xoshiro256** step on the locals (as _next64)
+        u = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+        t = s1 << np.uint64(17)
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = _rotl(s3, 45)
+        # low half first, then the high half (the last odd element uses the high half)
+        for half in range(2):
+            if half == 0:
+                if k + 1 >= n:
+                    continue
+                r = np.int64(u & mask)
+            else:
+                r = np.int64(u >> np.uint64(32))
+            idx = r & 0xFF
+            rabs = r >> 9
+            if rabs < _KI64[idx]:
+                buf[k] = np.float32(rabs) * _WI[idx] * np.float32(1 - 2 * ((r >> 8) & 1))
+            else:
+                s[0], s[1], s[2], s[3] = s0, s1, s2, s3
+                buf[k] = _zig_slow(s, r)
+                s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+            k += 1
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
 
 
 @njit(cache=True)
@@ -230,14 +258,16 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
 
 # ----------------------------------------------------------------------------- fused output side
 @njit(cache=True)
-def finish_outputs(y, rows, xsq, out_noise2, w_noise2, noise, state, adc, out_bound, adc_step, adc_inv_step,
+def finish_outputs(y, rows, cols, xsq, out_noise2, w_noise2, noise, state, adc, out_bound, adc_step, adc_inv_step,
                    check_sat, sig, sig_f32, alpha, colscale, out, sat):
     """Output side of one read: noise, ADC, saturation flags, recombination and scaling.
 
-    ``y`` (S, n_rows, out) are the float32 pre-noise slice outputs of the rows ``rows``.  Adds
+    ``y`` (S, n_rows, n_cols) are the float32 pre-noise slice outputs of the rows ``rows`` and the
+    output columns ``cols`` (all of them, or a block of them: see the bound management in
+    :meth:`memfit.crossbar.tile.AnalogMatrix._tile_forward_fused`).  Adds
     ``sqrt(out_noise2 + w_noise2 * xsq[k]) * N(0, 1)`` (when ``noise``), flags ``sat[k]`` when an
     output reaches ``+-out_bound`` (when ``check_sat``), quantizes (when ``adc``) and writes
-    ``out[b, j] = (sum_s sig[s] q[s, k, j]) * alpha[b] * colscale[j]`` -- float64 for one
+    ``out[b, c] = (sum_s sig[s] q[s, k, j]) * alpha[b] * colscale[c]``, ``c = cols[j]`` -- float64 for one
     slice (as numpy promotes with the float64 significance), float32 for several.
     A re-read of a row (bound management) overwrites its earlier read.
     """
@@ -271,10 +301,12 @@ def finish_outputs(y, rows, xsq, out_noise2, w_noise2, noise, state, adc, out_bo
         if S == 1:
             s0 = sig[0]
             for j in range(n_out):
-                out[b, j] = np.float32(float(y[0, k, j]) * s0 * float(a) * float(colscale[j]))
+                c = cols[j]
+                out[b, c] = np.float32(float(y[0, k, j]) * s0 * float(a) * float(colscale[c]))
         else:
             for j in range(n_out):
+                c = cols[j]
                 acc = np.float32(0.0)
                 for s in range(S):
                     acc += sig_f32[s] * y[s, k, j]
-                out[b, j] = acc * a * colscale[j]
+                out[b, c] = acc * a * colscale[c]

@@ -14,7 +14,9 @@ The forward pass of one tile, for a batch of input vectors (normalized units, se
    its wire resistance (:mod:`memfit.crossbar.irdrop`) -- as normalized outputs;
 4. output-referred noise: ``N(0, out_noise^2 + (w_noise ||x||_2)^2)`` (+ the device read noise);
 5. ADC: clip to ``+-out_bound``, round to ``2**adc_bits - 1`` levels; bound management: while an
-   output saturated, halve the input (double ``alpha``) and read that vector again;
+   output saturated, halve the input (double ``alpha``) and read that vector again (the fused engine
+   reads a tile whose vectors mostly saturate in column blocks and stops reading a vector at its
+   first saturated block: same decisions, fewer wasted outputs);
 6. digital periphery: slices recombined with their powers of two, times ``alpha``, divided by the
    global drift-compensation factor, times the tile's weight scale; tiles that share outputs are
    summed.  The bias is *not* added (the layers add it digitally).
@@ -77,6 +79,10 @@ class _Tile:
         self.cal0 = 0.0
         self._cache_t = None
         self._cache = None
+        #: fraction of the vectors whose first read saturated the ADC, last forward call
+        self.sat_fraction = 0.0
+        self._bm_for = None
+        self._bm_blocks = None
 
     def invalidate(self):
         self._cache_t = None
@@ -342,22 +348,80 @@ class AnalogMatrix:
         colscale = (tile.scale / drift_alpha).astype(f32)
         sig = np.ascontiguousarray(tile.significance, dtype=np.float64)
         sig32 = sig.astype(f32)
+        all_cols = np.arange(n_out, dtype=np.intp)
+        blocks = None
         for it in range(cfg.max_bm_iterations + 1):
             nr = rows.shape[0]
             xe = np.empty((nr, n_in), dtype=f32)
             xsq = np.empty(nr, dtype=f32)
             nl.prepare_inputs(x, rows, alpha, it == 0, cfg.noise_management == "abs_max", dac, float(cfg.in_bound),
                               dstep, 1.0 / dstep, lut, lut_k, xe, xsq)
-            y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
             sat = np.zeros(nr, dtype=np.bool_)
             check = bm and it < cfg.max_bm_iterations
-            nl.finish_outputs(y, rows, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, noise, rstate, adc,
-                              float(cfg.out_bound), astep, 1.0 / astep, check, sig, sig32, alpha, colscale, res, sat)
+            # blocks pay when most vectors saturate (the last call of this tile tells); the result is
+            # the same either way
+            blocked = check and it == 0 and tile.sat_fraction > 0.5
+            if blocked:
+                blocks = self._bm_blocks(tile, weff)
+                blocked = blocks[0] is not None
+            if not blocked:
+                y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
+                nl.finish_outputs(y, rows, all_cols, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, noise, rstate, adc,
+                                  float(cfg.out_bound), astep, 1.0 / astep, check, sig, sig32, alpha, colscale, res,
+                                  sat)
+            else:
+                # early saturation detection: read the columns in blocks (the likeliest to saturate
+                # first); a vector stops being read at the first block in which an output saturated
+                # (it is read again anyway, with its input halved), so the wasted part of its read is
+                # one block instead of the whole product.  Each output read gets its own noise draw,
+                # as in the single-block read.
+                order, w_sorted, edges = blocks
+                alive = np.arange(nr, dtype=np.intp)
+                for a, b in zip(edges[:-1], edges[1:]):
+                    xa = xe if alive.shape[0] == nr else xe[alive]
+                    wb = w_sorted[:, :, a:b]
+                    y = (xa @ wb[0])[None] if S == 1 else np.matmul(xa[None], wb)
+                    sb = np.zeros(alive.shape[0], dtype=np.bool_)
+                    nl.finish_outputs(y, rows[alive], order[a:b], xsq[alive], cfg.out_noise ** 2, cfg.w_noise ** 2,
+                                      noise, rstate, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig, sig32,
+                                      alpha, colscale, res, sb)
+                    if sb.any():
+                        sat[alive[sb]] = True
+                        alive = alive[~sb]
+                        if alive.shape[0] == 0:
+                            break
+            if check and it == 0:
+                tile.sat_fraction = float(sat.mean()) if nr else 0.0
             if not check or not sat.any():
                 break
             rows = rows[sat]
             alpha[rows] *= f32(2.0)
         return res
+
+    def _bm_blocks(self, tile: _Tile, weff: np.ndarray):
+        """Column blocks of the saturation-checking reads: (order, weights in that order, edges), cached.
+
+        Columns are read in decreasing order of their weight norm (the outputs with the widest
+        spread saturate first) in blocks of growing size (n_out/8, n_out/4, the rest); ``(None,)``
+        when the tile is too narrow for blocks to pay.
+        """
+        if tile._bm_for is weff:  # the reference keeps the key's identity unique
+            return tile._bm_blocks
+        S, _, n_out = weff.shape
+        if n_out < 64:
+            blocks = (None,)
+        else:
+            norm = np.zeros(n_out)
+            for s in range(S):
+                norm += float(tile.significance[s]) ** 2 * np.sum(weff[s].astype(np.float64) ** 2, axis=0)
+            order = np.argsort(-norm, kind="stable").astype(np.intp)
+            w_sorted = np.ascontiguousarray(weff[:, :, order])
+            b0 = n_out // 8
+            edges = [0, b0, 3 * b0, n_out]
+            blocks = (order, w_sorted, edges)
+        tile._bm_for = weff
+        tile._bm_blocks = blocks
+        return blocks
 
     def _tile_forward_reference(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
         """The forward pass of one tile in plain numpy (the reference of the fused kernels)."""
