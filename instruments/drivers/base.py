@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass
 from numbers import Integral, Real
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from memfit.errors import InstrumentError, LimitError
 
 __all__ = [
@@ -592,3 +594,42 @@ class Instrument:
             "settings": dict(self._settings),
             "capabilities": self.capabilities.as_dict(),
         }
+
+
+class SMUDriverMixin:
+    """What the three SMU drivers share: compliance, level and output through their declared
+    properties (``current_limit``, ``source_voltage``, ``output_enabled``), and the parsing of
+    ``n`` readings answered as comma-separated triplets."""
+
+    def set_compliance(self, compliance: float) -> None:
+        """Current compliance [A] through the ``current_limit`` property; not re-sent when unchanged."""
+        type(self).current_limit.check(self, compliance)
+        if self._ilim is not None and float(compliance) == self._ilim:
+            return
+        self.current_limit = compliance
+        self._ilim = float(compliance)
+
+    def set_level(self, v: float) -> None:
+        """Source voltage [V] (``source_voltage``)."""
+        self.source_voltage = v
+
+    def output(self, on: bool) -> None:
+        """Output on/off (``output_enabled``)."""
+        self.output_enabled = on
+
+    def _triplets(self, text: str, n: int, cmd: str, order: tuple[str, str, str]) -> list:
+        """``n`` readings from an answer of 3n comma-separated numbers; ``order`` names the fields
+        (``"v"`` [V], ``"i"`` [A], ``"t"`` [s]) in the order the instrument sends them."""
+        from instruments.routines.smu import Reading
+
+        try:
+            vals = [float(x) for x in text.split(",")]
+        except ValueError:
+            raise InstrumentError(f"{self.display_name}: cannot parse the answer {text[:80]!r} to {cmd!r}") from None
+        if len(vals) != 3 * n:
+            names = {"v": "voltage", "i": "current", "t": "time"}
+            raise InstrumentError(f"{self.display_name}: expected {3 * n} values ({', '.join(names[k] for k in order)}) "
+                                  f"in the answer to {cmd!r}, got {len(vals)}")
+        a = np.asarray(vals).reshape(n, 3)
+        k = {name: j for j, name in enumerate(order)}
+        return [Reading(t=float(r[k["t"]]), v=float(r[k["v"]]), i=float(r[k["i"]])) for r in a]

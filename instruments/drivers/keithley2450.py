@@ -30,6 +30,7 @@ from instruments.drivers.base import (
     Capabilities,
     InRange,
     Instrument,
+    SMUDriverMixin,
     IsBool,
     IsInt,
     OneOf,
@@ -58,7 +59,7 @@ def _sense_parser(text: str) -> str:
 
 
 @register_driver
-class Keithley2450(Instrument, SMU):
+class Keithley2450(Instrument, SMUDriverMixin, SMU):
     """Keithley 2450 SourceMeter over SCPI (voltage source, current measure).
 
     Parameters
@@ -194,32 +195,8 @@ class Keithley2450(Instrument, SMU):
         self._ilim = float(compliance)
         self.check_errors()
 
-    def set_compliance(self, compliance: float) -> None:
-        """Current limit [A]; not re-sent when unchanged."""
-        type(self).current_limit.check(self, compliance)
-        if self._ilim is not None and float(compliance) == self._ilim:
-            return
-        self.current_limit = compliance
-        self._ilim = float(compliance)
-
-    def set_level(self, v: float) -> None:
-        """Source voltage [V]."""
-        self.source_voltage = v
-
-    def output(self, on: bool) -> None:
-        """Output on/off."""
-        self.output_enabled = on
-
     def _parse_readings(self, text: str, n: int, cmd: str) -> list[Reading]:
-        try:
-            vals = [float(x) for x in text.split(",")]
-        except ValueError:
-            raise InstrumentError(f"{self.display_name}: cannot parse the answer {text[:80]!r} to {cmd!r}") from None
-        if len(vals) != 3 * n:
-            raise InstrumentError(f"{self.display_name}: expected {3 * n} values (current, time, source) in the "
-                                  f"answer to {cmd!r}, got {len(vals)}")
-        a = np.asarray(vals).reshape(n, 3)
-        return [Reading(t=float(r[1]), v=float(r[2]), i=float(r[0])) for r in a]
+        return self._triplets(text, n, cmd, ("i", "t", "v"))
 
     def measure(self) -> Reading:
         """One reading: ``:READ? "defbuffer1", READ, REL, SOUR`` (current, time stamp, source)."""

@@ -31,6 +31,7 @@ from instruments.drivers.base import (
     Capabilities,
     InRange,
     Instrument,
+    SMUDriverMixin,
     IsBool,
     OneOf,
     Property,
@@ -101,7 +102,7 @@ def write_verify_tsp(name: str = "memfit_wv") -> list[str]:
 
 
 @register_driver
-class Keithley2600B(Instrument, SMU):
+class Keithley2600B(Instrument, SMUDriverMixin, SMU):
     """Keithley 2600B over TSP, one channel (``smua`` default, ``smub`` on two-channel models).
 
     Parameters
@@ -221,22 +222,6 @@ class Keithley2600B(Instrument, SMU):
         self._ilim = float(compliance)
         self.write("timer.reset()")
         self.check_errors()
-
-    def set_compliance(self, compliance: float) -> None:
-        """``limiti`` [A]; not re-sent when unchanged."""
-        type(self).current_limit.check(self, compliance)
-        if self._ilim is not None and float(compliance) == self._ilim:
-            return
-        self.current_limit = compliance
-        self._ilim = float(compliance)
-
-    def set_level(self, v: float) -> None:
-        """``levelv`` [V]."""
-        self.source_voltage = v
-
-    def output(self, on: bool) -> None:
-        """Output on/off."""
-        self.output_enabled = on
 
     def measure(self) -> Reading:
         """``print(ch.measure.i(), ch.source.levelv, timer.measure.t())``."""

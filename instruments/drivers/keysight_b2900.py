@@ -27,6 +27,7 @@ from instruments.drivers.base import (
     Capabilities,
     InRange,
     Instrument,
+    SMUDriverMixin,
     IsBool,
     IsInt,
     OneOf,
@@ -48,7 +49,7 @@ CURRENT_RANGES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1.5, 3.0)
 
 
 @register_driver
-class KeysightB2900(Instrument, SMU):
+class KeysightB2900(Instrument, SMUDriverMixin, SMU):
     """Keysight B2900 over SCPI (voltage source, current measure, native pulses, list sweeps).
 
     Parameters
@@ -189,32 +190,8 @@ class KeysightB2900(Instrument, SMU):
         self.write(":FORM:ELEM:SENS VOLT,CURR,TIME")
         self.check_errors()
 
-    def set_compliance(self, compliance: float) -> None:
-        """``:SENS:CURR:PROT`` [A]; not re-sent when unchanged."""
-        type(self).current_limit.check(self, compliance)
-        if self._ilim is not None and float(compliance) == self._ilim:
-            return
-        self.current_limit = compliance
-        self._ilim = float(compliance)
-
-    def set_level(self, v: float) -> None:
-        """DC level [V]."""
-        self.source_voltage = v
-
-    def output(self, on: bool) -> None:
-        """Output on/off."""
-        self.output_enabled = on
-
     def _readings(self, text: str, n: int, cmd: str) -> list[Reading]:
-        try:
-            vals = [float(x) for x in text.split(",")]
-        except ValueError:
-            raise InstrumentError(f"{self.display_name}: cannot parse {text[:80]!r} (answer to {cmd!r})") from None
-        if len(vals) != 3 * n:
-            raise InstrumentError(f"{self.display_name}: expected {3 * n} values (voltage, current, time) in the "
-                                  f"answer to {cmd!r}, got {len(vals)}")
-        a = np.asarray(vals).reshape(n, 3)
-        return [Reading(t=float(r[2]), v=float(r[0]), i=float(r[1])) for r in a]
+        return self._triplets(text, n, cmd, ("v", "i", "t"))
 
     def measure(self) -> Reading:
         """``:MEAS? (@n)`` -> voltage, current, time."""
