@@ -24,25 +24,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from memfit.errors import ParameterError
+from memfit.cli import _key_values  # one parser for name=value options across the CLI
 
 ROUTINES = ("iv", "pulses", "write-verify", "multilevel", "retention", "forming", "endurance")
 
 
-def _key_values(items, what: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items or []:
-        for part in item.split(","):
-            if not part.strip():
-                continue
-            if "=" not in part:
-                raise ParameterError(f"{what} {part!r} must look like name=value")
-            k, v = part.split("=", 1)
-            try:
-                out[k.strip()] = float(v)
-            except ValueError:
-                raise ParameterError(f"{what} {k.strip()!r}: {v!r} is not a number") from None
-    return out
 
 
 # ------------------------------------------------------------------ sim-smu

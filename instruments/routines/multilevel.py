@@ -8,7 +8,7 @@ import numpy as np
 
 from instruments.routines._common import Progress, base_meta, check_count, check_positive, report, safe_output
 from instruments.routines.limits import Limits
-from instruments.routines.write_verify import WRITE_VERIFY_COLUMNS, _settings, program
+from instruments.routines.write_verify import WRITE_VERIFY_COLUMNS, checked_scheme, program
 from instruments.routines.writer import StreamWriter
 from memfit.data import PulseTrain
 from memfit.errors import LimitError
@@ -51,13 +51,9 @@ def multilevel(smu, targets: Sequence[float], *, read_v: float, v_start: float, 
         check_positive(f"targets[{k}]", t, "S")
     check_count("n_reads", n_reads)
     check_count("max_pulses", max_pulses)
-    if not isinstance(read_v, (int, float)) or read_v == 0:
-        raise LimitError(f"read_v must be a non-zero voltage, got {read_v!r}")
-    s = _settings(v_start, v_step, v_max, width, compliance, reset_v_start, reset_v_step, reset_v_max,
-                  reset_compliance, reset_width, set_polarity, limits)
-    read_compliance = compliance if read_compliance is None else read_compliance
-    limits.check_voltage(read_v, "read_v")
-    limits.check_compliance(read_compliance, "read_compliance")
+    s, read_compliance = checked_scheme(read_v, v_start, v_step, v_max, width, compliance, reset_v_start,
+                                        reset_v_step, reset_v_max, reset_compliance, reset_width, set_polarity,
+                                        read_compliance, limits)
     params = dict(targets=targets, read_v=read_v, tolerance=tolerance, max_pulses=max_pulses, n_reads=n_reads,
                   set_polarity=set_polarity, set=s["set"], reset=s["reset"], read_compliance=read_compliance,
                   nplc=nplc)

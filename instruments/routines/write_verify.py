@@ -57,6 +57,23 @@ def _settings(v_start, v_step, v_max, width, compliance, reset_v_start, reset_v_
     return s
 
 
+def checked_scheme(read_v, v_start, v_step, v_max, width, compliance, reset_v_start, reset_v_step, reset_v_max,
+                   reset_compliance, reset_width, set_polarity, read_compliance, limits):
+    """Validate an ISPP scheme and its read against ``limits`` (before anything is sent).
+
+    Returns the per-polarity settings (see ``_settings``) and the read compliance [A]
+    (default: the write compliance).  Raises LimitError naming the offending argument.
+    """
+    if not isinstance(read_v, (int, float)) or read_v == 0:
+        raise LimitError(f"read_v must be a non-zero voltage, got {read_v!r}")
+    s = _settings(v_start, v_step, v_max, width, compliance, reset_v_start, reset_v_step, reset_v_max,
+                  reset_compliance, reset_width, set_polarity, limits)
+    read_compliance = compliance if read_compliance is None else read_compliance
+    limits.check_voltage(read_v, "read_v")
+    limits.check_compliance(read_compliance, "read_compliance")
+    return s, read_compliance
+
+
 def program(smu, writer: StreamWriter, target: float, s: dict, *, read_v: float, tolerance: float, max_pulses: int,
             direction: str, set_polarity: int, reverse_on_overshoot: bool, read_compliance: float,
             level=-1, pulse_offset: int = 0, progress: Progress | None = None) -> dict:
@@ -159,13 +176,9 @@ def write_verify(smu, target: float, *, read_v: float, v_start: float, v_step: f
     check_count("max_pulses", max_pulses)
     if direction not in ("auto", "set", "reset"):
         raise LimitError(f"direction must be 'auto', 'set' or 'reset', got {direction!r}")
-    if not isinstance(read_v, (int, float)) or read_v == 0:
-        raise LimitError(f"read_v must be a non-zero voltage, got {read_v!r}")
-    s = _settings(v_start, v_step, v_max, width, compliance, reset_v_start, reset_v_step, reset_v_max,
-                  reset_compliance, reset_width, set_polarity, limits)
-    read_compliance = compliance if read_compliance is None else read_compliance
-    limits.check_voltage(read_v, "read_v")
-    limits.check_compliance(read_compliance, "read_compliance")
+    s, read_compliance = checked_scheme(read_v, v_start, v_step, v_max, width, compliance, reset_v_start,
+                                        reset_v_step, reset_v_max, reset_compliance, reset_width, set_polarity,
+                                        read_compliance, limits)
     params = dict(target=target, read_v=read_v, tolerance=tolerance, max_pulses=max_pulses, direction=direction,
                   set_polarity=set_polarity, reverse_on_overshoot=reverse_on_overshoot, set=s["set"],
                   reset=s["reset"], read_compliance=read_compliance, nplc=nplc)
