@@ -166,8 +166,25 @@ def _cmd_run(args) -> int:
         x, y = x[: args.limit], y[: args.limit]
     progress = not args.quiet
     results = {}
+    backend = None
+    if args.scheduler or (args.workers and args.workers > 1):
+        from memfit.parallel import ParallelError, get_backend
+
+        try:  # one backend for every study of this run (workers start once)
+            backend = get_backend(args.scheduler or "local", args.workers)
+        except ParallelError as exc:
+            raise ParameterError(f"--scheduler/--workers: {exc}") from None
+    try:
+        return _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, backend, data_desc)
+    finally:
+        if backend is not None:
+            backend.close()
+
+
+def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, backend, data_desc):
+    """The Monte Carlo studies of ``memfit crossbar run`` and the report (see :func:`_cmd_run`)."""
     df = ev.evaluate_accuracy(net, x, y, device, cfg, times=times, repeats=args.repeats, seed=args.seed,
-                              progress=progress)
+                              progress=progress, backend=backend)
     results["accuracy"] = df
     interrupted = df.attrs["interrupted"]
     if args.compare and not interrupted:
@@ -176,11 +193,11 @@ def _cmd_run(args) -> int:
             label, _, changes = item.partition(":")
             configs[label] = cfg.replace(**_overrides([c for c in changes.split(",") if c]))
         results["configs"] = ev.evaluate_configs(net, x, y, device, configs, times=times, repeats=args.repeats,
-                                                 seed=args.seed, progress=progress)
+                                                 seed=args.seed, progress=progress, backend=backend)
         interrupted = results["configs"].attrs["interrupted"]
     if args.sweep and not interrupted:
         results["sensitivity"] = ev.sensitivity_sweep(net, x, y, device, cfg, repeats=max(1, min(args.repeats, 3)),
-                                                      seed=args.seed, progress=progress)
+                                                      seed=args.seed, progress=progress, backend=backend)
         interrupted = results["sensitivity"].attrs["interrupted"]
     if args.layers and not interrupted:
         results["layers"] = ev.layer_sensitivity(net, x, y, device, cfg, repeats=max(1, min(args.repeats, 3)),
@@ -300,6 +317,11 @@ def add_parsers(subparsers) -> None:
     r.add_argument("--times", default="0,3600,86400,3.15e7", metavar="T1,T2,...",
                    help="read times after programming [s] (default 0, 1 h, 1 day, 1 year)")
     r.add_argument("--repeats", type=int, default=10, help="Monte Carlo repeats (re-programming), default 10")
+    r.add_argument("--workers", type=int, default=None,
+                   help="run the repeats on this many local worker processes (default: in this process)")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the repeats on a Dask cluster: tcp://host:port, or 'dask' for a local one "
+                   '(pip install "memfit[dask]"); same results as in-process for a fixed --seed')
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--compare", action="append", metavar="LABEL:FIELD=V[,FIELD=V]",
                    help="also evaluate a variant of the config, e.g. 'wv:programming=write_verify' (repeatable)")

@@ -103,3 +103,19 @@ def test_configs_lists_the_baseline(capsys):
     assert "baseline-ftj" in capsys.readouterr().out
     assert main(["configs", "baseline-ftj"]) == 0
     assert "out_noise            0.04" in capsys.readouterr().out
+
+
+def test_run_on_local_workers_matches_in_process(tmp_path):
+    """--workers runs the Monte Carlo repeats on worker processes; same numbers for the same seed (issue 9)."""
+    import pandas as pd
+
+    from memfit.cli import main
+
+    common = ["crossbar", "run", "--preset", "ftj-balanced", "--network", "builtin:digits-mlp", "--config",
+              "baseline-ftj", "--times", "0,3600", "--repeats", "2", "--limit", "100", "--quiet"]
+    assert main(common + ["--csv", str(tmp_path / "a.csv")]) == 0
+    assert main(common + ["--workers", "2", "--csv", str(tmp_path / "b.csv")]) == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    key = ["repeat", "t"]
+    assert (a.sort_values(key)["accuracy"].to_numpy() == b.sort_values(key)["accuracy"].to_numpy()).all()
+    assert main(common + ["--scheduler", "spark"]) == 2
