@@ -278,6 +278,18 @@ def _cmd_train(args) -> int:
     hist = train(net, d.x_train, d.y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                  lr_decay=args.lr_decay, weight_decay=args.weight_decay, seed=args.seed, verbose=not args.quiet)
     acc = net.accuracy(d.x_test, d.y_test)
+    if args.hwa:
+        from memfit.crossbar.hwa import train_hwa
+
+        if args.hwa_epochs < 1:
+            raise ParameterError(f"--hwa-epochs must be >= 1, got {args.hwa_epochs}")
+        cfg = load_config(args.hwa)
+        device = load_device(args.preset) if args.preset else None
+        print(f"float test accuracy {100 * acc:.2f} %; hardware-aware fine-tuning with {args.hwa} "
+              f"(noise x{args.noise_scale:g}, {args.hwa_epochs} epochs)", flush=True)
+        train_hwa(net, d.x_train, d.y_train, cfg, device=device, epochs=args.hwa_epochs, lr=args.hwa_lr,
+                  seed=args.seed, noise_scale=args.noise_scale, verbose=not args.quiet)
+        acc = net.accuracy(d.x_test, d.y_test)
     net.meta.update({"name": Path(args.out).stem, "dataset": d.name, "dataset_split_seed": args.seed,
                      "n_classes": d.n_classes, "test_accuracy": acc})
     path = net.save(args.out)
@@ -351,6 +363,14 @@ def add_parsers(subparsers) -> None:
     t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", required=True, metavar="FILE", help="network file to write (.npz)")
+    t.add_argument("--hwa", metavar="CONFIG",
+                   help="then fine-tune hardware-aware with this crossbar config's non-idealities in the forward "
+                   "pass (built-in name or JSON file, e.g. baseline-ftj)")
+    t.add_argument("--preset", help="device of the hardware-aware forward (its read I-V; default: ideal)")
+    t.add_argument("--hwa-epochs", type=int, default=10, help="hardware-aware epochs (default 10)")
+    t.add_argument("--hwa-lr", type=float, default=5e-4, help="hardware-aware Adam step size (default 5e-4)")
+    t.add_argument("--noise-scale", type=float, default=1.0,
+                   help="multiply the config's weight/output noise during training (the thesis uses 3-6)")
     t.add_argument("--quiet", "-q", action="store_true")
     t.set_defaults(func=_cmd_train)
 

@@ -119,3 +119,16 @@ def test_run_on_local_workers_matches_in_process(tmp_path):
     key = ["repeat", "t"]
     assert (a.sort_values(key)["accuracy"].to_numpy() == b.sort_values(key)["accuracy"].to_numpy()).all()
     assert main(common + ["--scheduler", "spark"]) == 2
+
+
+def test_train_with_hardware_aware_fine_tuning(tmp_path):
+    """memfit crossbar train --hwa CONFIG fine-tunes after the float training and records how (issue 13)."""
+    from memfit.cli import main
+    from memfit.crossbar.network import load_network
+
+    out = tmp_path / "hwa.npz"
+    assert main(["crossbar", "train", "--epochs", "3", "--hidden", "32", "--hwa", "baseline-ftj", "--preset",
+                 "ftj-balanced", "--hwa-epochs", "1", "--noise-scale", "2", "--out", str(out), "--quiet"]) == 0
+    net = load_network(str(out))
+    assert net.meta["hwa_training"]["noise_scale"] == 2.0 and net.meta["hwa_training"]["epochs"] == 1
+    assert main(["crossbar", "train", "--epochs", "1", "--hwa", "nope", "--out", str(tmp_path / "x.npz")]) == 2
