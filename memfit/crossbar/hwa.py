@@ -169,39 +169,12 @@ def train_hwa(network: Network, x: np.ndarray, y: np.ndarray, config="baseline-f
 
     if any(isinstance(layer, BatchNorm) for layer in network.layers):
         raise NetworkError("train_hwa: the network has batch-norm layers; fold them first (net.fold_batchnorm())")
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=np.int64)
-    if x.shape[0] != y.shape[0]:
-        raise NetworkError(f"train_hwa: {x.shape[0]} samples but {y.shape[0]} labels")
-    if network.input_shape is not None:
-        x = x.reshape((x.shape[0],) + network.input_shape)
+    x, y = tr._training_arrays(network, x, y, "train_hwa")
     cfg = training_config(config, noise_scale)
     dev = _device(device)
-    params = {(layer.name, k): a for layer in network.layers if layer.is_matrix for k, a in layer.arrays().items()}
-    for key, a in params.items():
-        if not a.flags.writeable or a.dtype != np.float64:
-            raise NetworkError(f"train_hwa: array {key} is not a writable float64 array")
-    opt = tr._Adam(lr)
-    rng = np.random.default_rng(seed)
-    rows = []
-    n = x.shape[0]
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        tot, correct = 0.0, 0
-        for i in range(0, n, batch_size):
-            idx = order[i: i + batch_size]
-            loss, logits, grads = hwa_loss_and_gradients(network, x[idx], y[idx], cfg, dev, rng)
-            if weight_decay:
-                for key in grads:
-                    if key[1] == "weight":
-                        grads[key] = grads[key] + weight_decay * params[key]
-            opt.step(params, grads)
-            tot += loss * idx.size
-            correct += int((logits.argmax(axis=1) == y[idx]).sum())
-        rows.append({"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n})
-        opt.lr *= lr_decay
-        if verbose:
-            print("  ".join(f"{k} {v:.4g}" for k, v in rows[-1].items()), flush=True)
+    rows, n = tr._epochs(network, x, y, lambda xb, yb, rng: hwa_loss_and_gradients(network, xb, yb, cfg, dev, rng),
+                         epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
+                         lr_decay=lr_decay, verbose=verbose, who="train_hwa")
     network.meta["hwa_training"] = {"config": cfg.to_dict(), "epochs": epochs, "batch_size": batch_size, "lr": lr,
                                     "seed": seed, "noise_scale": noise_scale, "weight_decay": weight_decay,
                                     "lr_decay": lr_decay, "n_samples": int(n)}

@@ -254,6 +254,56 @@ class _Adam:
             params[key] -= self.lr * mhat / (np.sqrt(vhat) + self.eps)
 
 
+def _training_arrays(net: Network, x, y, who: str):
+    """Inputs as float arrays in the network's input shape and integer labels (counts checked)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=np.int64)
+    if x.shape[0] != y.shape[0]:
+        raise NetworkError(f"{who}: {x.shape[0]} samples but {y.shape[0]} labels")
+    if net.input_shape is not None:
+        x = x.reshape((x.shape[0],) + net.input_shape)
+    return x, y
+
+
+def _epochs(net: Network, x, y, grad_fn, *, epochs, batch_size, lr, weight_decay, seed, lr_decay, verbose,
+            x_val=None, y_val=None, who="train"):
+    """The mini-batch Adam loop shared by :func:`train` and hardware-aware training.
+
+    ``grad_fn(x_batch, y_batch, rng) -> (mean loss, logits, grads by (layer, array))``; ``rng``
+    is the generator that also shuffles the batches (hardware-aware training draws its noise
+    from it).  Updates the matrix layers' float64 arrays in place; returns (rows, n samples).
+    """
+    params = {(layer.name, k): a for layer in net.layers if layer.is_matrix for k, a in layer.arrays().items()}
+    for key, a in params.items():  # train in place on float64 arrays owned by the layers
+        if not a.flags.writeable or a.dtype != np.float64:
+            raise NetworkError(f"{who}: array {key} is not a writable float64 array")
+    opt = _Adam(lr)
+    rng = np.random.default_rng(seed)
+    rows = []
+    n = x.shape[0]
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(n)
+        tot, correct = 0.0, 0
+        for i in range(0, n, batch_size):
+            idx = order[i: i + batch_size]
+            loss, logits, grads = grad_fn(x[idx], y[idx], rng)
+            if weight_decay:
+                for key in grads:
+                    if key[1] == "weight":
+                        grads[key] = grads[key] + weight_decay * params[key]
+            opt.step(params, grads)
+            tot += loss * idx.size
+            correct += int((logits.argmax(axis=1) == y[idx]).sum())
+        row = {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n}
+        if x_val is not None:
+            row["val_accuracy"] = net.accuracy(x_val, y_val)
+        rows.append(row)
+        opt.lr *= lr_decay
+        if verbose:
+            print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
+    return rows, n
+
+
 def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_size: int = 64, lr: float = 1e-3,
           weight_decay: float = 0.0, seed: int = 0, x_val=None, y_val=None, lr_decay: float = 1.0,
           verbose: bool = False):
@@ -288,40 +338,10 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_si
     """
     import pandas as pd
 
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=np.int64)
-    if x.shape[0] != y.shape[0]:
-        raise NetworkError(f"train: {x.shape[0]} samples but {y.shape[0]} labels")
-    if net.input_shape is not None:
-        x = x.reshape((x.shape[0],) + net.input_shape)
-    params = {(layer.name, k): a for layer in net.layers if layer.is_matrix for k, a in layer.arrays().items()}
-    for key, a in params.items():  # train in place on float64 arrays owned by the layers
-        if not a.flags.writeable or a.dtype != np.float64:
-            raise NetworkError(f"train: array {key} is not a writable float64 array")
-    opt = _Adam(lr)
-    rng = np.random.default_rng(seed)
-    rows = []
-    n = x.shape[0]
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n)
-        tot, correct = 0.0, 0
-        for i in range(0, n, batch_size):
-            idx = order[i: i + batch_size]
-            loss, logits, grads = loss_and_gradients(net, x[idx], y[idx])
-            if weight_decay:
-                for key in grads:
-                    if key[1] == "weight":
-                        grads[key] = grads[key] + weight_decay * params[key]
-            opt.step(params, grads)
-            tot += loss * idx.size
-            correct += int((logits.argmax(axis=1) == y[idx]).sum())
-        row = {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n}
-        if x_val is not None:
-            row["val_accuracy"] = net.accuracy(x_val, y_val)
-        rows.append(row)
-        opt.lr *= lr_decay
-        if verbose:
-            print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
+    x, y = _training_arrays(net, x, y, "train")
+    rows, n = _epochs(net, x, y, lambda xb, yb, rng: loss_and_gradients(net, xb, yb), epochs=epochs,
+                      batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, lr_decay=lr_decay,
+                      verbose=verbose, x_val=x_val, y_val=y_val, who="train")
     net.meta["training"] = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                             "seed": seed, "lr_decay": lr_decay, "n_samples": int(n)}
     return pd.DataFrame(rows)
