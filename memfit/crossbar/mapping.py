@@ -68,11 +68,16 @@ def weight_scales(w: np.ndarray, mapping: str = "global", clip: float | None = N
     w = np.asarray(w, dtype=np.float64)
     if mapping == "global":
         amax = np.full(w.shape[0], np.max(np.abs(w)))
-        lim = np.full(w.shape[0], np.std(w)) if clip_type == "std" else amax
     else:
         amax = np.max(np.abs(w), axis=1)
-        lim = np.std(w, axis=1) if clip_type == "std" else amax
-    s = amax if clip is None else np.minimum(amax, clip * lim)
+    if clip is None:
+        s = amax
+    else:
+        if clip_type == "std":
+            lim = np.full(w.shape[0], np.std(w)) if mapping == "global" else np.std(w, axis=1)
+        else:
+            lim = amax
+        s = np.minimum(amax, clip * lim)
     s = np.array(s, dtype=np.float64)
     s[~(s > 0)] = 1.0  # all-zero column: any scale maps it to zero conductance difference
     return s

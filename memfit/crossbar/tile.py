@@ -51,6 +51,11 @@ def quantize(x: np.ndarray, bits: int | None, bound: float) -> np.ndarray:
     return np.rint(np.clip(x, -bound, bound) * (1.0 / step)) * step
 
 
+def _device_mean(G: np.ndarray) -> np.ndarray:
+    """Mean over the devices-per-weight axis (1) of ``(S, n_dev, P, out, in)`` conductances (a view for one)."""
+    return G[:, 0] if G.shape[1] == 1 else G.mean(axis=1)
+
+
 class _Tile:
     """One tile: its place in the matrix, scales, target and programmed conductances, drift data."""
 
@@ -174,6 +179,8 @@ class AnalogMatrix:
             targets = np.broadcast_to(tile.targets[:, None], shape).copy()
             if cfg.programming == "tgdp":
                 G, rep = pg.tgdp(tile, dev, cfg, self.rng)
+            elif cfg.programming == "ideal":
+                G, rep = targets, None  # already a fresh copy
             else:
                 G, rep = pg.program_conductances(targets, dev, cfg.programming, self.rng)
             if rep is not None:
@@ -186,8 +193,10 @@ class AnalogMatrix:
                 G = np.where(on, dev.g_max, np.where(off, dev.g_min, G))
                 tile.stuck = on | off
             tile.G = G
-            tile.cal0 = self._calibration_read(tile, G)
-            if cfg.drift and dev.drift is not None:
+            drifts = cfg.drift and dev.drift is not None
+            # the calibration read is only used by global drift compensation
+            tile.cal0 = self._calibration_read(tile, G) if drifts and cfg.drift_compensation == "global" else 0.0
+            if drifts:
                 nu = dev.draw_nu(G, self.rng)
                 if tile.stuck is not None:
                     nu[tile.stuck] = 0.0
@@ -210,7 +219,7 @@ class AnalogMatrix:
         eq. 3.7 / aihwkit's ``GlobalDriftCompensation``.
         """
         dev = self.device
-        w = mp.conductance_to_weight(G.mean(axis=1), dev.g_min, dev.g_max, self.config.differential)
+        w = mp.conductance_to_weight(_device_mean(G), dev.g_min, dev.g_max, self.config.differential)
         return float(np.sum(np.abs(np.tensordot(tile.significance, w.sum(axis=2), axes=1))))
 
     # ------------------------------------------------------------------ state at time t
@@ -226,7 +235,7 @@ class AnalogMatrix:
             return tile._cache
         cfg, dev = self.config, self.device
         Gt = self._conductances(tile, t)
-        w = mp.conductance_to_weight(Gt.mean(axis=1), dev.g_min, dev.g_max, cfg.differential)  # (S, out, in)
+        w = mp.conductance_to_weight(_device_mean(Gt), dev.g_min, dev.g_max, cfg.differential)  # (S, out, in)
         alpha = 1.0
         if cfg.drift_compensation == "global" and tile.nu is not None and t > 0 and tile.cal0 > 0:
             alpha = self._calibration_read(tile, Gt) / tile.cal0
