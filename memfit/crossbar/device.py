@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from memfit.errors import ParameterError, PresetError
+from memfit.errors import ModelError, ParameterError, PresetError
 
 
 def _table(d: Mapping | None, keys: tuple[str, ...], what: str) -> dict | None:
@@ -35,6 +35,25 @@ def _table(d: Mapping | None, keys: tuple[str, ...], what: str) -> dict | None:
             raise PresetError(f"{what}: missing key {k!r} (needs {list(keys)})")
         out[k] = np.asarray(d[k], dtype=np.float64)
     return out
+
+
+def _reject_charge_port(model_name, label) -> None:
+    """Raise PresetError when ``model_name`` is a registered model without a current port (a memcapacitor)."""
+    if not model_name:
+        return
+    from memfit.models import get_model
+
+    try:
+        model = get_model(str(model_name))
+    except ModelError:  # not a model name: the preset loader reports unknown names
+        return
+    if model.port == "q(v)":
+        raise PresetError(f"device {label!r}: model {model.name!r} is a memcapacitor (port 'q(v)'), not a resistive "
+                          "device; use the capacitive crossbar (memfit crossbar run --crossbar capacitive, or "
+                          "memfit.crossbar.memcap.capacitive_factory)")
+    if model.port != "i(v)":
+        raise PresetError(f"device {label!r}: model {model.name!r} has port {model.port!r}, not a resistive device "
+                          "(port 'i(v)'); a resistive crossbar cannot use it")
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,15 +170,27 @@ class CrossbarDevice:
         Reads only the attributes of the preset contract: ``g_min, g_max, read_voltage,
         read_iv, read_noise, pulse_response, drift, drift_nu, faults, levels, write_verify,
         model_name, model_parameters, model_x0, d2d, draw_device_parameters, name``.
-        The read I-V is tabulated on ``n_iv`` points over ``[-2 V_read, 2 V_read]``.
+        The read I-V is tabulated on ``n_iv`` points over ``[-2 |V_read|, 2 |V_read|]``; a preset
+        read at a negative voltage gets ``read_voltage = |V_read|`` and its table mirrored
+        (``I(sign(V_read) v)/I(V_read)``), so a positive crossbar input is a read of the preset's polarity.
+        A preset (or model name) whose compact model has no current port -- a memcapacitor
+        (``"q(v)"``) -- raises :class:`~memfit.errors.PresetError` pointing to the capacitive
+        crossbar (:mod:`memfit.crossbar.memcap`).
         """
         if isinstance(preset, str):
-            from memfit.presets import load_preset  # lazy: presets may not be installed with every build
+            from memfit.presets import list_presets, load_preset  # lazy: presets may not be installed with every build
 
+            if preset not in list_presets() and not preset.endswith(".json"):
+                _reject_charge_port(preset, preset)  # a memcapacitor model name given as a preset
             preset = load_preset(preset)
-        vr = float(preset.read_voltage)
+        _reject_charge_port(getattr(preset, "model_name", None), getattr(preset, "name", "preset"))
+        vr_signed = float(preset.read_voltage)
+        # a device read at a negative voltage (e.g. the NbOx preset, read at -0.2 V): the crossbar's
+        # "positive" input is the preset's read polarity, so the table is taken at sign(v_read) * v
+        sign = -1.0 if vr_signed < 0 else 1.0
+        vr = abs(vr_signed)
         v = np.linspace(-2 * vr, 2 * vr, n_iv)
-        iv = np.asarray(preset.read_iv(v), dtype=np.float64)
+        iv = np.asarray(preset.read_iv(sign * v), dtype=np.float64)
         pulse = {}
         for d in ("up", "down"):
             try:
