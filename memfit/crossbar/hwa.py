@@ -128,7 +128,7 @@ def hwa_loss_and_gradients(net: Network, x: np.ndarray, labels: np.ndarray, conf
 
 def train_hwa(network: Network, x: np.ndarray, y: np.ndarray, config="baseline-ftj", device=None, epochs: int = 10,
               lr: float = 5e-4, seed: int = 0, batch_size: int = 32, noise_scale: float = 1.0,
-              weight_decay: float = 0.0, lr_decay: float = 1.0, verbose: bool = False):
+              weight_decay: float = 0.0, lr_decay: float = 1.0, verbose: bool = False, progress: bool = False):
     """Fine-tune a trained float network in place with the inference non-idealities in the forward pass.
 
     Parameters
@@ -156,6 +156,8 @@ def train_hwa(network: Network, x: np.ndarray, y: np.ndarray, config="baseline-f
         Learning rate factor per epoch.
     verbose : bool
         Print one line per epoch.
+    progress : bool
+        A progress bar on stderr.
 
     Returns
     -------
@@ -174,7 +176,7 @@ def train_hwa(network: Network, x: np.ndarray, y: np.ndarray, config="baseline-f
     dev = _device(device)
     rows, n = tr._epochs(network, x, y, lambda xb, yb, rng: hwa_loss_and_gradients(network, xb, yb, cfg, dev, rng),
                          epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed,
-                         lr_decay=lr_decay, verbose=verbose, who="train_hwa")
+                         lr_decay=lr_decay, verbose=verbose, who="train_hwa", progress=progress)
     network.meta["hwa_training"] = {"config": cfg.to_dict(), "epochs": epochs, "batch_size": batch_size, "lr": lr,
                                     "seed": seed, "noise_scale": noise_scale, "weight_decay": weight_decay,
                                     "lr_decay": lr_decay, "n_samples": int(n)}

@@ -254,6 +254,20 @@ class _Adam:
             params[key] -= self.lr * mhat / (np.sqrt(vhat) + self.eps)
 
 
+class _SGD:
+    """Plain stochastic gradient descent: ``p -= lr g`` (the update of in-situ training)."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, params: dict, grads: dict):
+        for key, g in grads.items():
+            params[key] -= self.lr * g
+
+
+OPTIMIZERS = {"adam": _Adam, "sgd": _SGD}
+
+
 def _training_arrays(net: Network, x, y, who: str):
     """Inputs as float arrays in the network's input shape and integer labels (counts checked)."""
     x = np.asarray(x, dtype=float)
@@ -266,27 +280,34 @@ def _training_arrays(net: Network, x, y, who: str):
 
 
 def _epochs(net: Network, x, y, grad_fn, *, epochs, batch_size, lr, weight_decay, seed, lr_decay, verbose,
-            x_val=None, y_val=None, who="train"):
+            x_val=None, y_val=None, who="train", optimizer="adam", progress=False):
     """The mini-batch Adam loop shared by :func:`train` and hardware-aware training.
 
     ``grad_fn(x_batch, y_batch, rng) -> (mean loss, logits, grads by (layer, array))``; ``rng``
     is the generator that also shuffles the batches (hardware-aware training draws its noise
     from it).  Updates the matrix layers' float64 arrays in place; returns (rows, n samples).
+    ``progress``: a progress bar (:class:`memfit.crossbar.evaluate.Progress`) on stderr.
     """
+    from memfit.crossbar.evaluate import Progress
+
     params = {(layer.name, k): a for layer in net.layers if layer.is_matrix for k, a in layer.arrays().items()}
     for key, a in params.items():  # train in place on float64 arrays owned by the layers
         if not a.flags.writeable or a.dtype != np.float64:
             raise NetworkError(f"{who}: array {key} is not a writable float64 array")
-    opt = _Adam(lr)
+    if optimizer not in OPTIMIZERS:
+        raise NetworkError(f"{who}: optimizer = {optimizer!r} is not allowed; expected one of {list(OPTIMIZERS)}")
+    opt = OPTIMIZERS[optimizer](lr)
     rng = np.random.default_rng(seed)
     rows = []
     n = x.shape[0]
+    bar = Progress(epochs * -(-n // batch_size), label=who, enabled=progress)
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n)
         tot, correct = 0.0, 0
         for i in range(0, n, batch_size):
             idx = order[i: i + batch_size]
             loss, logits, grads = grad_fn(x[idx], y[idx], rng)
+            bar.update(1, f"epoch {epoch} loss {loss:.3f}")
             if weight_decay:
                 for key in grads:
                     if key[1] == "weight":
@@ -301,13 +322,14 @@ def _epochs(net: Network, x, y, grad_fn, *, epochs, batch_size, lr, weight_decay
         opt.lr *= lr_decay
         if verbose:
             print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
+    bar.close()
     return rows, n
 
 
 def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_size: int = 64, lr: float = 1e-3,
           weight_decay: float = 0.0, seed: int = 0, x_val=None, y_val=None, lr_decay: float = 1.0,
-          verbose: bool = False):
-    """Train ``net`` in place with Adam on the softmax cross-entropy.
+          verbose: bool = False, optimizer: str = "adam", progress: bool = False):
+    """Train ``net`` in place with Adam (or plain SGD) on the softmax cross-entropy.
 
     Parameters
     ----------
@@ -318,7 +340,7 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_si
         Class labels.
     epochs, batch_size : int
     lr : float
-        Adam step size.
+        Adam step size (SGD: learning rate).
     weight_decay : float
         L2 penalty coefficient on the weights (not the biases).
     seed : int
@@ -329,6 +351,11 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_si
         Learning rate multiplied by this after every epoch.
     verbose : bool
         Print one line per epoch.
+    optimizer : {"adam", "sgd"}
+        Adam (Kingma & Ba 2015) or plain SGD ``w -= lr g`` (the float counterpart of in-situ
+        training, :mod:`memfit.crossbar.insitu`).
+    progress : bool
+        A progress bar on stderr.
 
     Returns
     -------
@@ -341,8 +368,10 @@ def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_si
     x, y = _training_arrays(net, x, y, "train")
     rows, n = _epochs(net, x, y, lambda xb, yb, rng: loss_and_gradients(net, xb, yb), epochs=epochs,
                       batch_size=batch_size, lr=lr, weight_decay=weight_decay, seed=seed, lr_decay=lr_decay,
-                      verbose=verbose, x_val=x_val, y_val=y_val, who="train")
-    net.meta["training"] = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+                      verbose=verbose, x_val=x_val, y_val=y_val, who="train", optimizer=optimizer,
+                      progress=progress)
+    net.meta["training"] = {"optimizer": optimizer, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                            "weight_decay": weight_decay,
                             "seed": seed, "lr_decay": lr_decay, "n_samples": int(n)}
     return pd.DataFrame(rows)
 
