@@ -156,7 +156,20 @@ def _cmd_run(args) -> int:
     from memfit.crossbar.network import load_network
 
     net = load_network(args.network)
-    device = load_device(args.preset)
+    args.memcap_factory = None
+    if args.crossbar in ("capacitive", "both"):
+        from memfit.crossbar.memcap import factory_from_options
+
+        if args.scheduler or (args.workers and args.workers > 1):
+            raise ParameterError(f"--crossbar {args.crossbar} runs in this process; drop --workers/--scheduler")
+        # capacitive only: --preset (if given) names the memcapacitor model
+        default_model = args.preset if args.crossbar == "capacitive" else None
+        args.memcap_factory = factory_from_options(args.memcap, default_model)
+    elif args.memcap:
+        raise ParameterError("--memcap applies to --crossbar capacitive or both")
+    if args.crossbar != "capacitive" and not args.preset:
+        raise ParameterError(f"--preset is required for --crossbar {args.crossbar} (the resistive device)")
+    device = load_device(args.preset) if args.crossbar != "capacitive" else None
     cfg = load_config(args.config, _overrides(args.set), args.programming)
     times = _floats(args.times, "--times")
     if args.repeats < 1:
@@ -183,8 +196,14 @@ def _cmd_run(args) -> int:
 
 def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, backend, data_desc):
     """The Monte Carlo studies of ``memfit crossbar run`` and the report (see :func:`_cmd_run`)."""
+    import numpy as np
+
+    from memfit.crossbar.energy import network_cost
+    from memfit.crossbar.network import AnalogNetwork
+
+    fac = args.memcap_factory if args.crossbar == "capacitive" else None  # the studies' tiles
     df = ev.evaluate_accuracy(net, x, y, device, cfg, times=times, repeats=args.repeats, seed=args.seed,
-                              progress=progress, backend=backend)
+                              progress=progress, backend=backend, matrix_factory=fac)
     results["accuracy"] = df
     interrupted = df.attrs["interrupted"]
     if args.compare and not interrupted:
@@ -193,24 +212,44 @@ def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, bac
             label, _, changes = item.partition(":")
             configs[label] = cfg.replace(**_overrides([c for c in changes.split(",") if c]))
         results["configs"] = ev.evaluate_configs(net, x, y, device, configs, times=times, repeats=args.repeats,
-                                                 seed=args.seed, progress=progress, backend=backend)
+                                                 seed=args.seed, progress=progress, backend=backend,
+                                                 matrix_factory=fac)
         interrupted = results["configs"].attrs["interrupted"]
     if args.sweep and not interrupted:
         results["sensitivity"] = ev.sensitivity_sweep(net, x, y, device, cfg, repeats=max(1, min(args.repeats, 3)),
-                                                      seed=args.seed, progress=progress, backend=backend)
+                                                      seed=args.seed, progress=progress, backend=backend,
+                                                      matrix_factory=fac)
         interrupted = results["sensitivity"].attrs["interrupted"]
     if args.layers and not interrupted:
         results["layers"] = ev.layer_sensitivity(net, x, y, device, cfg, repeats=max(1, min(args.repeats, 3)),
-                                                 seed=args.seed, progress=progress)
+                                                 seed=args.seed, progress=progress, matrix_factory=fac)
         interrupted = results["layers"].attrs["interrupted"]
     if args.vmm and not interrupted:
         results["vmm"] = ev.vmm_error(device, cfg, times=times, repeats=max(1, min(args.repeats, 3)), seed=args.seed,
-                                      progress=progress)
+                                      progress=progress, matrix_factory=fac)
+    if args.crossbar == "both" and not interrupted:
+        results["crossbars"] = ev.compare_crossbar_kinds(net, x, y, device, cfg, args.memcap_factory,
+                                                         repeats=args.repeats, seed=args.seed, t=times[0],
+                                                         n_energy=args.energy_samples, progress=progress)
+        interrupted = results["crossbars"].attrs["interrupted"]
+    if not interrupted:  # energy/latency table of the evaluated network (repeat 0's programming, t = 0)
+        import pandas as pd
+
+        kinds = {"resistive": (device, None), "capacitive": (None, args.memcap_factory)}
+        use = ["resistive", "capacitive"] if args.crossbar == "both" else [args.crossbar]
+        frames = [network_cost(AnalogNetwork(net, kinds[k][0], cfg, rng=np.random.default_rng([args.seed, 0]),
+                                             matrix_factory=kinds[k][1]), x, n_samples=args.energy_samples)
+                  for k in use]
+        results["energy"] = pd.concat(frames, ignore_index=True)
+        results["energy"].attrs["n_samples"] = frames[0].attrs["n_samples"]
 
     s = ev.summarize(df)
     print(f"network   {net.meta.get('name', args.network)}  ({len(net.matrix_layers())} matrix layers, "
           f"{net.n_parameters} parameters)")
-    print(f"device    {args.preset}")
+    if args.crossbar != "capacitive":
+        print(f"device    {args.preset}")
+    if args.memcap_factory is not None:
+        print(f"memcap    {json.dumps(args.memcap_factory.describe(), default=str)}")
     print(f"config    {cfg.name}: programming={cfg.programming}, DAC {cfg.dac_bits} bit, ADC {cfg.adc_bits} bit, "
           f"out_noise {cfg.out_noise}, w_noise {cfg.w_noise}, drift={cfg.drift} ({cfg.drift_compensation})")
     print(f"data      {data_desc}")
@@ -218,6 +257,16 @@ def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, bac
     for _, row in s.iterrows():
         print(f"t = {row['time']:<7} accuracy {100 * row['accuracy_mean']:6.2f} ± {100 * row['accuracy_sem']:.2f} %   "
               f"A* {100 * row['normalized_accuracy_mean']:6.2f} %   ({int(row['n'])} repeats)")
+    if "crossbars" in results:
+        for _, row in results["crossbars"].iterrows():
+            print(f"{row['kind']:<10} accuracy {100 * row['accuracy_mean']:6.2f} ± "
+                  f"{100 * row['accuracy_sem']:.2f} %   energy {row['energy [J]']:.4g} J   "
+                  f"latency {row['latency [s]']:.4g} s per inference")
+    if "energy" in results:
+        for _, row in results["energy"].iterrows():
+            if row["layer"] == "per inference":
+                print(f"energy    {row['kind']}: {row['energy [J]']:.4g} J (array {row['array [J]']:.4g} J, ADC "
+                      f"{row['ADC [J]']:.4g} J), latency {row['latency [s]']:.4g} s per inference (estimate)")
     if interrupted:
         print("interrupted: results hold the repeats finished before Ctrl-C")
     if args.csv:
@@ -225,6 +274,8 @@ def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, bac
 
         frames = []
         for name, d in results.items():
+            if name in ("energy", "crossbars"):  # summary tables, not per-repeat rows: in the report and stdout
+                continue
             d = d.copy()
             d.insert(0, "study", name)
             frames.append(d)
@@ -238,7 +289,9 @@ def _run_studies(args, ev, net, x, y, device, cfg, times, progress, results, bac
         settings = {"network": str(args.network), "network meta": {k: v for k, v in net.meta.items()
                                                                    if k not in ("recipe",)},
                     "preset": args.preset, "data": data_desc, "times [s]": times, "repeats": args.repeats,
-                    "seed": args.seed, "config": cfg.to_dict()}
+                    "seed": args.seed, "config": cfg.to_dict(), "crossbar": args.crossbar}
+        if args.memcap_factory is not None:
+            settings["memcapacitive crossbar"] = args.memcap_factory.describe()
         print(f"wrote {write_report(args.report, results, settings)}")
     return 130 if interrupted else 0
 
@@ -275,9 +328,13 @@ def _cmd_train(args) -> int:
         net = small_cnn(d.sample_shape, hidden or [8, 16], d.n_classes, seed=args.seed)
     else:
         net = mlp([d.x_train.shape[1], *hidden, d.n_classes], seed=args.seed)
+    net_init = net.copy()
     hist = train(net, d.x_train, d.y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                 lr_decay=args.lr_decay, weight_decay=args.weight_decay, seed=args.seed, verbose=not args.quiet)
+                 lr_decay=args.lr_decay, weight_decay=args.weight_decay, seed=args.seed, verbose=not args.quiet,
+                 progress=not args.quiet)
     acc = net.accuracy(d.x_test, d.y_test)
+    if args.insitu:
+        _train_insitu(args, d, net_init, acc)
     if args.hwa:
         from memfit.crossbar.hwa import train_hwa
 
@@ -288,7 +345,7 @@ def _cmd_train(args) -> int:
         print(f"float test accuracy {100 * acc:.2f} %; hardware-aware fine-tuning with {args.hwa} "
               f"(noise x{args.noise_scale:g}, {args.hwa_epochs} epochs)", flush=True)
         train_hwa(net, d.x_train, d.y_train, cfg, device=device, epochs=args.hwa_epochs, lr=args.hwa_lr,
-                  seed=args.seed, noise_scale=args.noise_scale, verbose=not args.quiet)
+                  seed=args.seed, noise_scale=args.noise_scale, verbose=not args.quiet, progress=not args.quiet)
         acc = net.accuracy(d.x_test, d.y_test)
     net.meta.update({"name": Path(args.out).stem, "dataset": d.name, "dataset_split_seed": args.seed,
                      "n_classes": d.n_classes, "test_accuracy": acc})
@@ -297,6 +354,38 @@ def _cmd_train(args) -> int:
           f"final loss {hist['loss'].iloc[-1]:.4f}, test accuracy {100 * acc:.2f} %")
     print(f"wrote {path}")
     return 0
+
+
+def _train_insitu(args, d, net_init, acc_float) -> None:
+    """``train --insitu PRESET``: the same initial network trained on the array by pulses."""
+    from memfit.crossbar.insitu import train_insitu
+    from memfit.crossbar.train import train
+
+    epochs = args.insitu_epochs or args.epochs
+    if epochs < 1:
+        raise ParameterError(f"--insitu-epochs must be >= 1, got {epochs}")
+    device = load_device(args.insitu)
+    cfg = load_config(args.insitu_config)
+    print(f"in-situ training on {device.name} tiles ({cfg.name}): {args.update} pulses, {args.scheme} pairs, "
+          f"lr {args.insitu_lr:g}, {epochs} epochs", flush=True)
+    ins, h = train_insitu(net_init, d.x_train, d.y_train, device, cfg, epochs=epochs, batch_size=args.batch_size,
+                          lr=args.insitu_lr, update=args.update, scheme=args.scheme, seed=args.seed,
+                          progress=not args.quiet, verbose=not args.quiet)
+    acc = ins.accuracy(d.x_test, d.y_test)
+    # the float counterpart of the in-situ run: the same initial network, plain SGD, same lr, batches, epochs
+    sgd = net_init.copy()
+    train(sgd, d.x_train, d.y_train, epochs=epochs, batch_size=args.batch_size, lr=args.insitu_lr, seed=args.seed,
+          optimizer="sgd")
+    acc_sgd = sgd.accuracy(d.x_test, d.y_test)
+    out = Path(args.insitu_out) if args.insitu_out else Path(args.out).with_name(Path(args.out).stem + "-insitu.npz")
+    eff = ins.effective_network()
+    eff.meta.update({"name": out.stem, "dataset": d.name, "dataset_split_seed": args.seed, "n_classes": d.n_classes,
+                     "test_accuracy_on_array": acc, "test_accuracy_float_sgd": acc_sgd})
+    eff.save(out)
+    print(f"in-situ: test accuracy on the array {100 * acc:.2f} % (float SGD with the same lr and epochs "
+          f"{100 * acc_sgd:.2f} %, float {args.epochs} epochs Adam {100 * acc_float:.2f} %), "
+          f"{int(h['pulses'].iloc[-1])} device pulses in {h['seconds'].iloc[-1]:.1f} s; wrote {out} "
+          "(the weights the devices hold)")
 
 
 # ============================================================================ parsers
@@ -313,8 +402,18 @@ def add_parsers(subparsers) -> None:
                        "test accuracy at the given times after programming (mean ± s.e.m. over repeats).",
                        epilog="Example: memfit crossbar run --preset ftj-balanced --network builtin:digits-mlp "
                        "--config baseline-ftj --times 0,3600,86400,3.15e7 --repeats 10 --report out.html")
-    r.add_argument("--preset", required=True, metavar="NAME|FILE",
-                   help="device preset (built-in name or .json file), or 'ideal' (ohmic 0..14 nS device)")
+    r.add_argument("--preset", metavar="NAME|FILE",
+                   help="device preset (built-in name or .json file), or 'ideal' (ohmic 0..14 nS device); required "
+                   "unless --crossbar capacitive, where it names the memcapacitor model (default 'memcapacitor')")
+    r.add_argument("--crossbar", choices=["resistive", "capacitive", "both"], default="resistive",
+                   help="crossbar kind: resistive (memristive, default), capacitive (memcapacitive, charge-domain "
+                   "MAC; no drift), or both side by side (accuracy at the first --times entry, energy, latency)")
+    r.add_argument("--memcap", action="append", metavar="FIELD=VALUE",
+                   help="memcapacitive crossbar setting (repeatable): model=NAME, fit=FITRESULT.json, "
+                   "params=FILE.json, a model parameter (e.g. Clow=1e-12), read_voltage, d2d_std, c2c_std, "
+                   "c_parasitic, adc_bits (int, none or config), q_full_scale")
+    r.add_argument("--energy-samples", type=int, default=32, metavar="N",
+                   help="test inputs averaged for the energy/latency estimate (default 32)")
     r.add_argument("--network", required=True, metavar="SPEC",
                    help="builtin:digits-mlp, builtin:digits-cnn, a .onnx file or a .npz weight file")
     r.add_argument("--config", default="baseline-ftj", metavar="NAME|FILE",
@@ -341,7 +440,8 @@ def add_parsers(subparsers) -> None:
     r.add_argument("--layers", action="store_true", help="also rank layers (each alone on an ideal tile)")
     r.add_argument("--vmm", action="store_true", help="also measure the VMM error on a 512x512 Gaussian matrix")
     r.add_argument("--report", metavar="FILE", help="write an HTML report with tables and plots")
-    r.add_argument("--csv", metavar="FILE", help="write every result row (one per repeat and time) as CSV")
+    r.add_argument("--csv", metavar="FILE", help="write every result row (one per repeat and time) as CSV "
+                   "(the energy and crossbar-comparison summaries go to the report and stdout)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
 
@@ -351,7 +451,7 @@ def add_parsers(subparsers) -> None:
 
     t = sub.add_parser("train", help="train an MLP or small CNN with the built-in numpy trainer (.npz out)",
                        epilog="Example: memfit crossbar train --data mnist:~/mnist --hidden 256,128 --epochs 10 "
-                       "--out mlp.npz")
+                       "--out mlp.npz; with --insitu nbox the same network is also trained on NbOx tiles by pulses")
     t.add_argument("--data", default="digits", metavar="SPEC", help="digits (default) or mnist:FOLDER")
     t.add_argument("--hidden", default="128", metavar="N1,N2",
                    help="hidden layer widths (MLP) or channels (CNN); default 128")
@@ -371,6 +471,19 @@ def add_parsers(subparsers) -> None:
     t.add_argument("--hwa-lr", type=float, default=5e-4, help="hardware-aware Adam step size (default 5e-4)")
     t.add_argument("--noise-scale", type=float, default=1.0,
                    help="multiply the config's weight/output noise during training (the thesis uses 3-6)")
+    t.add_argument("--insitu", metavar="PRESET",
+                   help="also train the same initial network ON the array of this device by programming pulses "
+                   "(its fitted pulse response; see memfit.crossbar.insitu) and compare with the float training")
+    t.add_argument("--insitu-config", default="baseline-ftj", metavar="CONFIG",
+                   help="crossbar config of the in-situ forward/backward reads (default baseline-ftj)")
+    t.add_argument("--update", choices=["deterministic", "mixed-precision", "stochastic"], default="mixed-precision",
+                   help="in-situ update: rounded batch update, digitally accumulated (default), or stochastic pulse "
+                   "coincidence")
+    t.add_argument("--scheme", choices=["push-pull", "one-sided"], default="push-pull",
+                   help="which devices of a pair are pulsed (default push-pull)")
+    t.add_argument("--insitu-lr", type=float, default=0.1, help="in-situ SGD learning rate (default 0.1)")
+    t.add_argument("--insitu-epochs", type=int, default=None, help="in-situ epochs (default: --epochs)")
+    t.add_argument("--insitu-out", metavar="FILE", help="network file of the in-situ result (default OUT-insitu.npz)")
     t.add_argument("--quiet", "-q", action="store_true")
     t.set_defaults(func=_cmd_train)
 

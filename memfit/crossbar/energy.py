@@ -43,6 +43,12 @@ Periphery
       ``C_int`` is charged to at most ``V_swing`` (``E = C_int V_swing^2``) and the amplifier
       draws ``P_amp`` for the integration time: ``E = C_int V_swing^2 + P_amp t_read``.
 
+Networks
+    :func:`network_cost` runs sample inputs through an :class:`~memfit.crossbar.network.AnalogNetwork`
+    and costs every vector each matrix layer reads (resistive tiles with
+    :func:`analog_matrix_cost`, memcapacitive tiles of :mod:`memfit.crossbar.memcap` with
+    ``tile_cost(kind="capacitive")``): energy [J] and latency [s] per layer and per inference.
+
 Units are SI throughout: S, ohm, V, A, F, s, W, J, Hz, K.
 """
 
@@ -496,7 +502,7 @@ def tile_cost(g, v, periphery: Periphery, device=None, kind: str = "resistive",
     return Cost(float(e_arr), e_dac, e_adc, e_int, latency)
 
 
-def analog_matrix_cost(matrix, x, periphery: Periphery, t: float = 0.0) -> Cost:
+def analog_matrix_cost(matrix, x, periphery: Periphery, t: float = 0.0, normalize: bool = False) -> Cost:
     """Energy and latency of one input vector through an :class:`~memfit.crossbar.tile.AnalogMatrix`.
 
     Uses the programmed conductances of every tile (all bit slices, redundant devices and pair
@@ -508,10 +514,15 @@ def analog_matrix_cost(matrix, x, periphery: Periphery, t: float = 0.0) -> Cost:
     ----------
     matrix : AnalogMatrix
     x : (in,) array_like
-        Normalized input vector [1].
+        Normalized input vector [1] (or, with ``normalize=True``, the raw layer input).
     periphery : Periphery
     t : float
         Time after programming [s].
+    normalize : bool
+        Treat ``x`` as the raw layer input and apply the tile's input side first, as the forward
+        pass does: per-tile abs-max noise management (when ``config.noise_management ==
+        "abs_max"``), clipping to ``+-in_bound`` and the DAC rounding (``config.dac_bits``).
+        Bound-management re-reads are not counted.
 
     Returns
     -------
@@ -527,6 +538,13 @@ def analog_matrix_cost(matrix, x, periphery: Periphery, t: float = 0.0) -> Cost:
     for tile in matrix.tiles:
         s = tile.spec
         v = v_all[s.in_start:s.in_stop]
+        if normalize:
+            from memfit.crossbar.tile import quantize
+
+            xs = x[s.in_start:s.in_stop]
+            alpha = float(np.max(np.abs(xs))) if cfg.noise_management == "abs_max" else 1.0
+            xs = xs / alpha if alpha > 0 else xs
+            v = quantize(np.clip(xs, -cfg.in_bound, cfg.in_bound), cfg.dac_bits, cfg.in_bound) * dev.read_voltage
         G = matrix._conductances(tile, float(t))  # (S, n_dev, P, out, in)
         n_slices, n_out = G.shape[0], G.shape[3]
         gg = np.moveaxis(G, -1, 0).reshape(G.shape[-1], -1)  # (in, S*n_dev*P*out): one wide array
@@ -549,3 +567,94 @@ def inference_cost(layer_costs) -> Cost:
     for c in layer_costs:
         total = total + c
     return total
+
+
+#: Columns of :func:`network_cost` (energies [J] per inference, latency [s] per inference).
+COST_COLUMNS = ("array [J]", "DAC [J]", "ADC [J]", "integrator [J]", "energy [J]", "latency [s]")
+
+
+def _cost_row(c: Cost) -> dict:
+    return {"array [J]": c.array, "DAC [J]": c.dac, "ADC [J]": c.adc, "integrator [J]": c.integrator,
+            "energy [J]": c.energy, "latency [s]": c.latency}
+
+
+def network_cost(anet, x, periphery: Periphery | None = None, t: float = 0.0, n_samples: int | None = 32):
+    """Energy and latency per inference of an analog network, per matrix layer and in total (estimate).
+
+    Each sample of ``x`` (the first ``n_samples``) is run through the analog network one at a
+    time; every vector a matrix layer reads (one per sample for a dense layer, one per output
+    position for a convolution) is costed on that layer's programmed tiles:
+    :func:`analog_matrix_cost` (``normalize=True``) for resistive tiles
+    (:class:`~memfit.crossbar.tile.AnalogMatrix`), the tile's own ``cost`` method for others
+    (:meth:`memfit.crossbar.memcap.CapacitiveAnalogMatrix.cost`: ``tile_cost(kind="capacitive")``).
+    A layer reads its vectors one after another (latency = sum of the vector latencies), layers
+    run one after another (:func:`inference_cost`).  Digital layers (activations, pooling,
+    biases) cost nothing here.  The result is the mean over the samples.
+
+    Parameters
+    ----------
+    anet : AnalogNetwork
+        A programmed analog network.
+    x : ndarray (n, ...)
+        Network inputs.
+    periphery : Periphery, optional
+        Converter and integrator models (default :class:`Periphery()`: 100 ns read, the
+        Kull et al. 2013 ADC at ENOB 6.24, one ADC per column, no DAC/integrator energy).
+    t : float
+        Time after programming [s].
+    n_samples : int or None
+        Samples used (None: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matrix layer (``layer``, ``kind``, ``vectors`` per inference, then
+        :data:`COST_COLUMNS`) and a last row ``layer="per inference"`` with the sums.
+        ``attrs["n_samples"]`` holds the number of samples averaged.
+    """
+    import pandas as pd
+
+    p = Periphery() if periphery is None else periphery
+    x = np.asarray(x, dtype=np.float64)
+    if n_samples is not None:
+        if int(n_samples) < 1:
+            raise ParameterError(f"energy: n_samples = {n_samples} is not allowed; expected >= 1 or None")
+        x = x[: int(n_samples)]
+    if x.shape[0] < 1:
+        raise ParameterError("energy: network_cost needs at least one input sample")
+    names = list(anet.tiles)
+    sums = {name: Cost() for name in names}
+    vectors = dict.fromkeys(names, 0)
+    for k in range(x.shape[0]):
+        seen: dict = {}
+
+        def hook(rows, name):
+            seen[name] = np.asarray(rows, dtype=np.float64)
+            return anet.tiles[name].forward(rows, t=t)
+
+        mvm = {name: (lambda rows, name=name: hook(rows, name)) for name in names}
+        anet.network.forward(x[k: k + 1], mvm=mvm)
+        for name in names:
+            tile = anet.tiles[name]
+            for row in seen[name].reshape(-1, seen[name].shape[-1]):
+                c = tile.cost(row, p, t) if hasattr(tile, "cost") else analog_matrix_cost(tile, row, p, t,
+                                                                                          normalize=True)
+                sums[name] = Cost(sums[name].array + c.array, sums[name].dac + c.dac, sums[name].adc + c.adc,
+                                  sums[name].integrator + c.integrator, sums[name].latency + c.latency)
+                vectors[name] += 1
+    n = x.shape[0]
+    layers = []
+    rows = []
+    for name in names:
+        s = sums[name]
+        c = Cost(s.array / n, s.dac / n, s.adc / n, s.integrator / n, s.latency / n)
+        layers.append(c)
+        rows.append({"layer": name, "kind": getattr(anet.tiles[name], "kind", "resistive"),
+                     "vectors": vectors[name] / n, **_cost_row(c)})
+    total = inference_cost(layers)
+    kinds = {r["kind"] for r in rows}
+    rows.append({"layer": "per inference", "kind": kinds.pop() if len(kinds) == 1 else "mixed",
+                 "vectors": sum(vectors.values()) / n, **_cost_row(total)})
+    df = pd.DataFrame(rows)
+    df.attrs["n_samples"] = n
+    return df

@@ -14,7 +14,9 @@ report (:mod:`memfit.crossbar.report`) the same way.
 * :func:`layer_sensitivity` -- one layer at a time moved to another tile configuration (by default
   an ideal, noise-free one), layers ranked by how much accuracy that recovers;
 * :func:`vmm_error` -- :math:`\lVert y - y_{ideal}\rVert / \lVert y_{ideal}\rVert` on a Gaussian
-  matrix with uniform inputs.
+  matrix with uniform inputs;
+* :func:`compare_crossbar_kinds` -- the same network on a memristive and on a memcapacitive
+  crossbar (:mod:`memfit.crossbar.memcap`): accuracy and energy/latency per inference side by side.
 
 Long runs print a progress bar on stderr (:class:`Progress`) and can be stopped with Ctrl-C: the
 repeats finished so far are returned (``df.attrs["interrupted"]`` is then True).
@@ -49,6 +51,7 @@ __all__ = [
     "vmm_error",
     "summarize",
     "time_label",
+    "compare_crossbar_kinds",
 ]
 
 #: Read times after programming [s]: 0, 1 hour, 1 day, 1 year.
@@ -538,4 +541,110 @@ def summarize(df: pd.DataFrame, by: Sequence[str] | None = None,
     out["n"] = g.size()
     out = out[[c for v in values for c in (f"{v}_mean", f"{v}_sem")] + ["n"]].reset_index()
     out.attrs.update(df.attrs)
+    return out
+
+
+# ============================================================================ memristive vs memcapacitive
+def compare_crossbar_kinds(network, x, y, resistive_device, resistive_config="baseline-ftj", memcap_spec=None,
+                           repeats: int = 10, seed: int = 0, t: float = 0.0, capacitive_config=None,
+                           periphery=None, n_energy: int | None = 32, batch_size: int = 1024,
+                           n_classes: int | None = None, progress: bool = True,
+                           kinds: Sequence[str] = ("resistive", "capacitive")) -> pd.DataFrame:
+    """The same network on a memristive (resistive) and on a memcapacitive crossbar, side by side.
+
+    Accuracy: :func:`evaluate_accuracy` at read time ``t`` with ``repeats`` programming repeats
+    (same seeds ``[seed, repeat]`` for both kinds).  Energy and latency per inference:
+    :func:`memfit.crossbar.energy.network_cost` on the network programmed with repeat 0's seed,
+    averaged over the first ``n_energy`` test inputs (32 by default: the mean energy per inference
+    converges quickly, as it only depends on the input statistics); resistive tiles are costed with
+    :func:`~memfit.crossbar.energy.analog_matrix_cost`, capacitive ones with
+    ``tile_cost(kind="capacitive")``, layers summed with
+    :func:`~memfit.crossbar.energy.inference_cost`.
+
+    Parameters
+    ----------
+    network : Network or str
+    x, y : ndarray
+        Test inputs and labels.
+    resistive_device : CrossbarDevice, Preset or str
+        Device of the resistive crossbar (e.g. ``"ftj-balanced"``).
+    resistive_config : CrossbarConfig or str
+        Its configuration (e.g. ``"baseline-ftj"``).
+    memcap_spec : CapacitiveFactory or mapping, optional
+        The memcapacitive crossbar: a :func:`memfit.crossbar.memcap.capacitive_factory` result, or
+        the keyword arguments of one (``device``, ``params``, ``d2d_std``, ``c2c_std``,
+        ``c_parasitic`` [F], ``adc_bits``, ``read_voltage`` [V], ...); default: the default
+        memcapacitor, no variation, the config's converters.
+    repeats, seed : int
+        Monte Carlo programming repeats and seed.
+    t : float
+        Read time after programming [s] (the memcapacitive crossbar does not drift).
+    capacitive_config : CrossbarConfig or str, optional
+        Tile size, DAC and noise/bound management of the capacitive tiles (default:
+        ``resistive_config``).
+    periphery : Periphery, optional
+        Converter models of the energy estimate (default ``Periphery()``).
+    n_energy : int or None
+        Test inputs averaged for the energy (None: all).
+    batch_size, n_classes, progress
+        As in :func:`evaluate_accuracy`.
+    kinds : sequence of {"resistive", "capacitive"}
+        Which crossbar kinds to evaluate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind: ``kind``, ``device``, ``accuracy_mean``, ``accuracy_sem``,
+        ``normalized_accuracy_mean``, ``normalized_accuracy_sem``, ``n`` (repeats), ``accuracy_fp``,
+        then ``energy [J]`` and ``latency [s]`` per inference and the energy parts (``array [J]``,
+        ``DAC [J]``, ``ADC [J]``, ``integrator [J]``).  ``attrs["energy_layers"]``: the per-layer
+        rows of :func:`~memfit.crossbar.energy.network_cost` for every kind (list of dicts);
+        ``attrs["n_energy"]``, ``attrs["t"]``, ``attrs["seed"]``, ``attrs["interrupted"]``.
+    """
+    from memfit.crossbar.energy import COST_COLUMNS, network_cost
+    from memfit.crossbar.memcap import CapacitiveFactory, capacitive_factory
+
+    unknown = [k for k in kinds if k not in ("resistive", "capacitive")]
+    if unknown or not kinds:
+        raise NetworkError(f"compare_crossbar_kinds: kinds {list(kinds)} not allowed; expected 'resistive' and/or "
+                           "'capacitive'")
+    if int(repeats) < 1:
+        raise NetworkError(f"compare_crossbar_kinds: repeats must be >= 1, got {repeats}")
+    net = load_network(network)
+    if isinstance(memcap_spec, CapacitiveFactory):
+        factory = memcap_spec
+    else:
+        factory = capacitive_factory(**dict(memcap_spec or {}))
+    setups = {}
+    if "resistive" in kinds:
+        dev, cfg = _resolve(resistive_device, resistive_config, None)
+        setups["resistive"] = (dev, cfg, None, str(getattr(dev, "name", resistive_device)))
+    if "capacitive" in kinds:
+        ccfg = _resolve(None, capacitive_config if capacitive_config is not None else resistive_config, factory)[1]
+        desc = factory.describe()
+        setups["capacitive"] = (None, ccfg, factory, desc["model"])
+    rows, layer_rows, interrupted = [], [], False
+    for kind, (dev, cfg, fac, dev_name) in setups.items():
+        df = evaluate_accuracy(net, x, y, dev, cfg, times=[float(t)], repeats=int(repeats), seed=seed,
+                               batch_size=batch_size, n_classes=n_classes, progress=progress, matrix_factory=fac)
+        s = summarize(df)
+        row = {"kind": kind, "device": dev_name, "config": _cfg_name(cfg)}
+        for v in ("accuracy", "normalized_accuracy"):
+            row[f"{v}_mean"] = float(s[f"{v}_mean"].iloc[0]) if len(s) else np.nan
+            row[f"{v}_sem"] = float(s[f"{v}_sem"].iloc[0]) if len(s) else np.nan
+        row["n"] = int(s["n"].iloc[0]) if len(s) else 0
+        row["accuracy_fp"] = df.attrs["accuracy_fp"]
+        anet = AnalogNetwork(net, dev, cfg, rng=np.random.default_rng([int(seed), 0]), matrix_factory=fac)
+        cost = network_cost(anet, x, periphery, t=float(t), n_samples=n_energy)
+        total = cost.iloc[-1]
+        row.update({c: float(total[c]) for c in ("energy [J]", "latency [s]")})
+        row.update({c: float(total[c]) for c in COST_COLUMNS if c not in ("energy [J]", "latency [s]")})
+        rows.append(row)
+        layer_rows += cost.to_dict("records")
+        if df.attrs["interrupted"]:
+            interrupted = True
+            break
+    out = pd.DataFrame(rows)
+    out.attrs.update({"energy_layers": layer_rows, "n_energy": int(cost.attrs["n_samples"]), "t": float(t),
+                      "seed": seed, "interrupted": interrupted, "memcap": factory.describe()})
     return out

@@ -41,6 +41,34 @@ def _pct_table(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+_ENERGY_NOTE = ("Energies [J] and latencies [s] are first-order estimates (memfit.crossbar.energy): array energy "
+                "Σ v·I·t_read (resistive) or Σ C·V² (capacitive), ADC energy from the Walden figure of merit of "
+                "the Kull et al. 2013 SAR ADC (doi:10.1109/JSSC.2013.2279571) at its ENOB, 100 ns read, one ADC "
+                "conversion per output column; DAC and integrator energies are zero unless a Periphery sets them.")
+
+
+def _energy_table(df: pd.DataFrame) -> str:
+    """Per-layer energy/latency rows (from :func:`memfit.crossbar.energy.network_cost`) in engineering notation."""
+    out = df.copy()
+    for c in out.columns:
+        if c.endswith("[J]") or c.endswith("[s]"):
+            out[c] = [f"{v:.4g}" for v in out[c]]
+    return out.to_html(index=False, na_rep="", border=0)
+
+
+def _crossbar_table(df: pd.DataFrame) -> str:
+    """One row per crossbar kind: accuracy and A* as 'mean ± sem' [%], energy and latency per inference."""
+    out = pd.DataFrame({"kind": df["kind"], "device": df["device"]})
+    for v, label in (("accuracy", "accuracy [%]"), ("normalized_accuracy", "A* [%]")):
+        out[label] = [f"{100 * m:.2f} ± {100 * s:.2f}" if pd.notna(s) else f"{100 * m:.2f}"
+                      for m, s in zip(df[f"{v}_mean"], df[f"{v}_sem"])]
+    out["repeats"] = df["n"]
+    for c in ("energy [J]", "latency [s]", "array [J]", "ADC [J]", "DAC [J]", "integrator [J]"):
+        if c in df.columns:
+            out[f"{c.split(' ')[0]} per inference {c.split(' ')[1]}"] = [f"{v:.4g}" for v in df[c]]
+    return out.to_html(index=False, na_rep="", border=0)
+
+
 def render_report(results: Mapping[str, pd.DataFrame], settings: Mapping[str, object] | None = None,
                   title: str = "memfit crossbar evaluation", plots: bool = True) -> str:
     """The report as an HTML string.
@@ -52,8 +80,10 @@ def render_report(results: Mapping[str, pd.DataFrame], settings: Mapping[str, ob
         ``"configs"`` (:func:`~memfit.crossbar.evaluate.evaluate_configs`), ``"sensitivity"``
         (:func:`~memfit.crossbar.evaluate.sensitivity_sweep`), ``"layers"``
         (:func:`~memfit.crossbar.evaluate.layer_sensitivity`), ``"vmm"``
-        (:func:`~memfit.crossbar.evaluate.vmm_error`), ``"programming"`` (any table); other names
-        are shown as plain tables.
+        (:func:`~memfit.crossbar.evaluate.vmm_error`), ``"energy"``
+        (:func:`~memfit.crossbar.energy.network_cost`, per-layer and per-inference energy [J] and
+        latency [s]), ``"crossbars"`` (:func:`~memfit.crossbar.evaluate.compare_crossbar_kinds`),
+        ``"programming"`` (any table); other names are shown as plain tables.
     settings : mapping, optional
         Shown as a key/value table (network, preset, config fields, seeds ...).
     title : str
@@ -107,6 +137,22 @@ def render_report(results: Mapping[str, pd.DataFrame], settings: Mapping[str, ob
             parts.append(_table(_pct_table(summarize(df, values=["vmm_error"]))))
             if pc is not None:
                 parts.append(f"<img src='data:image/png;base64,{pc.figure_to_base64(pc.plot_vmm_error(df))}'/>")
+        elif name == "energy":
+            parts.append(f"<h2>Energy and latency per inference (estimate){note}</h2>")
+            parts.append(f"<p>{_ENERGY_NOTE} Mean over {df.attrs.get('n_samples', '?')} test input(s); "
+                         "per layer and per inference (layers in sequence).</p>")
+            parts.append(_energy_table(df))
+        elif name == "crossbars":
+            parts.append(f"<h2>Memristive vs memcapacitive crossbar{note}</h2>")
+            parts.append(f"<p>Same network, same programming seeds; accuracy at t = {df.attrs.get('t', 0.0):g} s, "
+                         f"mean ± s.e.m. over the repeats; energy and latency per inference averaged over "
+                         f"{df.attrs.get('n_energy', '?')} test input(s). {_ENERGY_NOTE}</p>")
+            parts.append(_crossbar_table(df))
+            if df.attrs.get("memcap"):
+                parts.append("<p>memcapacitive crossbar: <code>"
+                             f"{html.escape(json.dumps(df.attrs['memcap'], default=str))}</code></p>")
+            if df.attrs.get("energy_layers"):
+                parts.append("<h3>Per layer</h3>" + _energy_table(pd.DataFrame(df.attrs["energy_layers"])))
         else:
             parts.append(f"<h2>{html.escape(name)}{note}</h2>" + _table(df))
     parts.append("</body></html>")

@@ -132,3 +132,24 @@ def test_train_with_hardware_aware_fine_tuning(tmp_path):
     net = load_network(str(out))
     assert net.meta["hwa_training"]["noise_scale"] == 2.0 and net.meta["hwa_training"]["epochs"] == 1
     assert main(["crossbar", "train", "--epochs", "1", "--hwa", "nope", "--out", str(tmp_path / "x.npz")]) == 2
+
+
+def test_train_on_the_array_from_the_cli(tmp_path, capsys):
+    """memfit crossbar train --insitu PRESET: the same initial network trained by pulses, saved, compared (issue 13)."""
+    from memfit.cli import main
+    from memfit.crossbar.network import load_network
+
+    out = tmp_path / "f.npz"
+    assert main(["crossbar", "train", "--epochs", "4", "--hidden", "32", "--insitu", "nbox", "--update",
+                 "mixed-precision", "--insitu-lr", "0.1", "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy on the array" in text and "float SGD with the same lr" in text
+    net = load_network(str(tmp_path / "f-insitu.npz"))
+    info = net.meta["insitu_training"]
+    assert info["update"] == "mixed-precision" and info["device"] == "nbox" and info["epochs"] == 4
+    d = load_digits(seed=0)
+    # the saved weights are the devices' and they learned something (chance is 10 %)
+    assert net.accuracy(d.x_test, d.y_test) > 0.5
+    assert main(["crossbar", "train", "--epochs", "1", "--insitu", "pcm-reference", "--out",
+                 str(tmp_path / "x.npz"), "-q"]) == 2
+    assert "pulse-response" in capsys.readouterr().err
