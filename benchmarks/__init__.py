@@ -31,5 +31,7 @@ SECTIONS = {
     ),
     "crossbar": ("benchmarks.crossbar", "analog forward, IR drop, write-verify on the compact model"),
     "thesis": ("benchmarks.crossbar_thesis", "FTJ thesis on the MNIST MLP: direct vs write-verify vs devices/weight, drift"),
+    "training": ("benchmarks.crossbar_training",
+                 "HWA training epoch vs float epoch (MNIST MLP); in-situ pulse-training step of a 512x512 tile"),
     "gpu": ("benchmarks.gpu", "batch integrator on CUDA vs the CPU path, device-steps/s (skipped without a GPU)"),
 }

@@ -32,3 +32,13 @@ def test_unknown_section_is_rejected():
     out = _run("nope")
     assert out.returncode == 2
     assert "unknown section" in out.stderr
+
+
+def test_training_smoke_runs_and_prints_ratios():
+    out = _run("training", "--smoke")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout
+    assert re.search(r"ratio\s+HWA training epoch: speed vs float epoch.*: [\d.e+-]+x\s+\(target >= 0.33+x\)\s+(PASS|FAIL)",
+                     text), text[-3000:]
+    assert re.search(r"ratio\s+in-situ step \d+x\d+, deterministic.*\(target >= 0.1x\)\s+(PASS|FAIL)", text)
+    assert "stochastic pulse coincidence" in text
