@@ -24,7 +24,8 @@ What it does, in order (each step prints a short progress line on stderr):
    engine lacks it, ``"statistical"``) vs write-verify simulated pulse by pulse on the fitted model,
    read at 0 s, 1 h and 1 year with and without global drift compensation.  The engine reads at a
    positive voltage; a device read at a negative one (NbOx, -0.2 V) is wired the other way round
-   (:func:`_flip_device`: same read conductance, mirrored model and read I-V, SET pulses negative).
+   (:meth:`memfit.crossbar.device.CrossbarDevice.from_preset`: same read conductance, mirrored model and
+   read I-V, SET pulses negative).
 5. **Report.**  ``OUT/report.html`` (plots embedded as base64 PNG), ``OUT/summary.json`` (every
    number, with a ``checks`` section), ``OUT/fit_parameters.csv``, ``OUT/accuracy.csv``,
    ``OUT/preset.json``, ``OUT/fit.json``.
@@ -417,68 +418,6 @@ def _preset(dev: DemoDevice, res, say: _Say):
                          **s)
 
 
-class _PositiveReadPreset:
-    """A preset read at ``-V`` seen from the other electrode: read at ``+|V|`` (for :class:`CrossbarDevice`)."""
-
-    def __init__(self, preset):
-        self._p = preset
-
-    def __getattr__(self, name):
-        return getattr(self._p, name)
-
-    @property
-    def read_voltage(self):
-        return abs(float(self._p.read_voltage))
-
-    def read_iv(self, v):
-        # device turned around: I'(v) = -I(-v), so I'(v)/I'(V') = I(-v)/I(V) with V = -V'
-        return self._p.read_iv(-np.asarray(v, dtype=float))
-
-
-def _positive_read(preset):
-    return _PositiveReadPreset(preset)
-
-
-def _flipped_model(model):
-    """The same compact model with its electrodes swapped: ``i'(x, v) = -i(x, -v)``, ``rhs'(x, v) = rhs(x, -v)``."""
-    import dataclasses
-
-    from numba import njit
-
-    rhs0, cur0 = model.rhs, model.current
-
-    @njit
-    def rhs(x, v, t, p, dxdt):
-        rhs0(x, -v, t, p, dxdt)
-
-    @njit
-    def current(x, v, p):
-        return -cur0(x, -v, p)
-
-    return dataclasses.replace(model, name=model.name + " (electrodes swapped)", rhs=rhs, current=current)
-
-
-def _flip_device(dev, preset):
-    """A CrossbarDevice of a device read at a negative voltage, wired the other way round.
-
-    The crossbar engine reads at ``+V_read`` (``CrossbarDevice.read_voltage > 0``).  A device read at
-    ``-0.2 V`` (NbOx) is equivalent to the same device with its electrodes swapped read at ``+0.2 V``:
-    same read conductance, mirrored read I-V, and the pulses that raise it change sign
-    (``set_polarity = -1``); write-verify then runs on the mirrored model.
-    """
-    from memfit.crossbar.device import CrossbarDevice
-
-    flipped = _flipped_model(dev.model())
-
-    class _Swapped(CrossbarDevice):
-        def model(self):  # noqa: D102 - the mirrored compact model
-            return flipped
-
-    fields = {f: getattr(dev, f) for f in dev.__dataclass_fields__}
-    fields["set_polarity"] = -dev.set_polarity
-    return _Swapped(**fields)
-
-
 def _crossbar(preset, quick: bool, say: _Say):
     from memfit.crossbar import evaluate as ev
     from memfit.crossbar.config import PROGRAMMING, get_config
@@ -491,10 +430,7 @@ def _crossbar(preset, quick: bool, say: _Say):
     x, y = data.x_test, data.y_test
     if quick:
         x, y = x[:120], y[:120]
-    dev = CrossbarDevice.from_preset(_positive_read(preset)) if preset.read_voltage < 0 else \
-        CrossbarDevice.from_preset(preset)
-    if preset.read_voltage < 0:
-        dev = _flip_device(dev, preset)
+    dev = CrossbarDevice.from_preset(preset)  # a preset read at -V is wired the other way round (see there)
     cfg = get_config("baseline-ftj")
     direct = "direct" if "direct" in PROGRAMMING else "statistical"
     configs = {

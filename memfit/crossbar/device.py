@@ -56,6 +56,38 @@ def _reject_charge_port(model_name, label) -> None:
                           "(port 'i(v)'); a resistive crossbar cannot use it")
 
 
+_SWAPPED: dict = {}
+
+
+def swapped_electrodes(model):
+    """The compact model with its electrodes swapped: ``i'(x, v) = -i(x, -v)``, ``rhs'(x, v) = rhs(x, -v)``.
+
+    A device read at a negative voltage (the NbOx preset reads at -0.2 V) is, seen from its other
+    electrode, the same device read at ``+|V|``: same read conductance, mirrored I-V, and the pulses
+    that raise the conductance change sign.  Cached per model name (numba compiles the wrappers once).
+    """
+    import dataclasses
+
+    from numba import njit
+
+    key = model.name
+    if key in _SWAPPED:
+        return _SWAPPED[key]
+    rhs0, cur0 = model.rhs, model.current
+
+    @njit
+    def rhs(x, v, t, p, dxdt):
+        rhs0(x, -v, t, p, dxdt)
+
+    @njit
+    def current(x, v, p):
+        return -cur0(x, -v, p)
+
+    out = dataclasses.replace(model, name=model.name + " (electrodes swapped)", rhs=rhs, current=current)
+    _SWAPPED[key] = out
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class CrossbarDevice:
     """A memristive device as used by the crossbar engine.
@@ -90,6 +122,9 @@ class CrossbarDevice:
         Device-to-device distribution (preset contract).
     set_polarity : {+1, -1}
         Sign of the pulses that raise G on the compact model.
+    electrodes_swapped : bool
+        The compact model is used with its electrodes swapped (:func:`swapped_electrodes`): set by
+        :meth:`from_preset` for a preset read at a negative voltage.
     name : str
         Label.
     parameter_sampler : callable, optional
@@ -112,6 +147,7 @@ class CrossbarDevice:
     model_x0: Mapping | None = None
     d2d: Mapping | None = None
     set_polarity: int = 1
+    electrodes_swapped: bool = False
     name: str = "device"
     parameter_sampler: Callable | None = None
 
@@ -170,9 +206,11 @@ class CrossbarDevice:
         Reads only the attributes of the preset contract: ``g_min, g_max, read_voltage,
         read_iv, read_noise, pulse_response, drift, drift_nu, faults, levels, write_verify,
         model_name, model_parameters, model_x0, d2d, draw_device_parameters, name``.
-        The read I-V is tabulated on ``n_iv`` points over ``[-2 |V_read|, 2 |V_read|]``; a preset
-        read at a negative voltage gets ``read_voltage = |V_read|`` and its table mirrored
-        (``I(sign(V_read) v)/I(V_read)``), so a positive crossbar input is a read of the preset's polarity.
+        The read I-V is tabulated on ``n_iv`` points over ``[-2 |V_read|, 2 |V_read|]``.  A preset
+        read at a negative voltage is wired the other way round (the crossbar reads at ``+V``):
+        ``read_voltage = |V_read|``, the read table mirrored (``I(-v)/I(V_read)``), the compact model
+        with its electrodes swapped (:func:`swapped_electrodes`) and ``set_polarity = -1`` -- same
+        read conductances, so write-verify on the model reads and pulses it as the preset did.
         A preset (or model name) whose compact model has no current port -- a memcapacitor
         (``"q(v)"``) -- raises :class:`~memfit.errors.PresetError` pointing to the capacitive
         crossbar (:mod:`memfit.crossbar.memcap`).
@@ -206,6 +244,7 @@ class CrossbarDevice:
             write_verify=getattr(preset, "write_verify", None), model_name=getattr(preset, "model_name", None),
             model_parameters=getattr(preset, "model_parameters", None), model_x0=getattr(preset, "model_x0", None),
             d2d=getattr(preset, "d2d", None), name=str(getattr(preset, "name", "preset")),
+            set_polarity=-1 if sign < 0 else 1, electrodes_swapped=sign < 0,
             parameter_sampler=sampler if callable(sampler) else None,
         )
 
@@ -275,7 +314,8 @@ class CrossbarDevice:
                                  "write-verify on the model needs a preset with model_name")
         from memfit.models import get_model
 
-        return get_model(self.model_name)
+        m = get_model(self.model_name)
+        return swapped_electrodes(m) if self.electrodes_swapped else m
 
     def nominal_parameters(self) -> np.ndarray:
         """Nominal parameter vector of the compact model in its ``param_names`` order."""

@@ -100,3 +100,26 @@ def test_reachable_window_separates_reachable_from_unreachable_targets():
     _, above = pg.write_verify(np.full(200, g_best * 1.03), dev, np.random.default_rng(1))
     _, inside = pg.write_verify(np.full(200, 0.5 * (g_lo + g_hi)), dev, np.random.default_rng(1))
     assert above.fraction_within_tolerance < 0.1 and inside.fraction_within_tolerance > 0.97
+
+
+def test_preset_read_at_negative_voltage_is_wired_the_other_way_round():
+    """The NbOx preset reads at -0.2 V: the crossbar reads it at +0.2 V through the swapped model, same conductance."""
+    from memfit.models import get_model
+    from memfit.presets import load_preset
+
+    pre = load_preset("nbox")
+    dev = CrossbarDevice.from_preset(pre)
+    assert pre.read_voltage < 0 and dev.read_voltage == pytest.approx(-pre.read_voltage)
+    assert dev.set_polarity == -1 and dev.electrodes_swapped
+    raw, sw = get_model(pre.model_name), dev.model()
+    p = dev.nominal_parameters()
+    for x in (raw.initial_state(p), 0.5 * sum(raw.state_bounds(p))):
+        x = np.ascontiguousarray(x, dtype=float)
+        assert sw.current(x, dev.read_voltage, p) == pytest.approx(raw.current(x, pre.read_voltage, p) * -1, rel=1e-12)
+    # the read table is the preset's, mirrored: 1 at +|V_read|, the preset's I(-v)/I(V_read) elsewhere
+    assert dev.read_iv(np.array([dev.read_voltage]))[0] == pytest.approx(1.0)
+    np.testing.assert_allclose(dev.read_iv(np.array([0.1, -0.3])), pre.read_iv(np.array([-0.1, 0.3])), rtol=1e-9)
+    # write-verify on the swapped model reaches targets inside the preset's window
+    T = np.full(16, pre.g_min + 0.5 * (pre.g_max - pre.g_min))
+    G, rep = pg.write_verify(T, dev, np.random.default_rng(0))
+    assert rep.fraction_within_tolerance > 0.9
