@@ -12,6 +12,8 @@ matmul of the same shapes timed in the same run (``baselines_and_pitfalls.md``):
     batch 256: ms per input vector (target <= 5 ms; MemTorch's passive solve: 2.24 s per vector) and the
     error of the output currents against a sparse direct nodal solve (Newton with
     ``scipy.sparse.linalg.spsolve``) of the same array;
+(a') when aihwkit is importable (Python >= 3.12, torch 2.14.1; never in CI): the same MLP forward in
+    aihwkit and in memfit with matched settings, side by side;
 (c) write-verify simulated on the FTJ compact model (``ftj_athle2023``, per-device parameters drawn
     from a d2d distribution, ISPP pulses) of 512 x 512 = 262,144 devices with uniform targets --
     target <= 10 s on one core with >= 99 % of the devices within tolerance (aihwkit's pulse-level
@@ -112,6 +114,85 @@ def _nodal_newton(G, V, r, tv, th, vr, tol=1e-13, max_iter=20):
     return gw * B[-1]
 
 
+def _aihwkit_side_by_side(Ws, xm, digital, t_d, base, reps) -> list[Headline]:
+    """(a') The same MLP forward in aihwkit and in memfit with matched settings, when aihwkit is importable.
+
+    Matched settings: baseline-ftj's periphery (8-bit DAC/ADC with aihwkit's ``res = 1/(2**8 - 2)``,
+    in_bound 1, out_bound 10, out_noise 0.04, w_noise 0.035 additive-constant, abs-max noise management,
+    iterative bound management, 256 x 256 tiles, column-wise weight scaling, digital bias) on an ideal
+    ohmic device (aihwkit has no nonlinear read I-V), no programming noise, no drift.  Both timed here,
+    single threaded (``torch.set_num_threads(1)``), batch as in (a); the output error against the float
+    MLP is printed for both so that "matched" can be checked.
+    """
+    try:
+        import torch
+        from aihwkit.nn import AnalogLinear, AnalogSequential
+        from aihwkit.simulator.configs import InferenceRPUConfig
+        from aihwkit.simulator.parameters.enums import BoundManagementType, NoiseManagementType, WeightNoiseType
+    except ImportError as exc:
+        print(f"crossbar (a'): aihwkit side by side skipped ({exc}; aihwkit needs Python >= 3.12 and torch 2.14.1: "
+              "run `python -m benchmarks crossbar` from such an environment)\n", flush=True)
+        return []
+    from memfit.crossbar.device import CrossbarDevice
+    from memfit.crossbar.tile import AnalogMatrix
+
+    torch.set_num_threads(1)
+    cfg = base.replace(read_nonlinearity=False, programming="ideal", drift=False, drift_compensation=None)
+    rpu = InferenceRPUConfig()
+    f = rpu.forward
+    f.inp_res = f.out_res = 1.0 / (2 ** 8 - 2)
+    f.inp_bound, f.out_bound = cfg.in_bound, cfg.out_bound
+    f.out_noise, f.w_noise, f.w_noise_type = cfg.out_noise, cfg.w_noise, WeightNoiseType.ADDITIVE_CONSTANT
+    f.noise_management, f.bound_management = NoiseManagementType.ABS_MAX, BoundManagementType.ITERATIVE
+    rpu.mapping.max_input_size, rpu.mapping.max_output_size = cfg.tile_size
+    rpu.mapping.weight_scaling_omega, rpu.mapping.weight_scaling_columnwise = 1.0, True
+    rpu.mapping.digital_bias = True
+    rpu.drift_compensation = None
+    layers = []
+    for k, w in enumerate(Ws):
+        lin = AnalogLinear(w.shape[1], w.shape[0], bias=True, rpu_config=rpu)
+        lin.set_weights(torch.tensor(w, dtype=torch.float32), torch.zeros(w.shape[0]))
+        layers.append(lin)
+        if k < len(Ws) - 1:
+            layers.append(torch.nn.ReLU())
+    model = AnalogSequential(*layers).eval()
+    xt = torch.tensor(xm)
+
+    def aihw():
+        with torch.no_grad():
+            return model(xt)
+
+    ams = [AnalogMatrix(w, CrossbarDevice.ideal(), cfg, rng=np.random.default_rng(3)) for w in Ws]
+    for a in ams:
+        a.program()
+
+    def ours():
+        h = xm
+        for k, a in enumerate(ams):
+            h = a.forward(h)
+            if k < len(ams) - 1:
+                np.maximum(h, 0, out=h)
+        return h
+
+    t_ai = measure(aihw, repeats=reps).median
+    t_us = measure(ours, repeats=reps).median
+    y0 = digital()
+    e_ai = float(np.linalg.norm(aihw().numpy() - y0) / np.linalg.norm(y0))
+    e_us = float(np.linalg.norm(ours() - y0) / np.linalg.norm(y0))
+    import aihwkit
+
+    sizes = [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
+    tab = Table(f"Crossbar (a'): MLP {'-'.join(map(str, sizes))} forward, batch {xm.shape[0]}, matched settings, "
+                f"memfit vs aihwkit {aihwkit.__version__} (torch {torch.__version__}), single thread",
+                ["engine", "time", "vs f32 matmuls", "output error vs float"])
+    tab.add("numpy f32 matmuls", fmt_time(t_d), "1x", "0")
+    tab.add("aihwkit AnalogSequential", fmt_time(t_ai), f"{t_ai / t_d:.2f}x", f"{e_ai:.4f}")
+    tab.add("memfit AnalogMatrix", fmt_time(t_us), f"{t_us / t_d:.2f}x", f"{e_us:.4f}")
+    tab.note("ideal ohmic device, no programming noise or drift, baseline-ftj periphery (see the docstring)")
+    tab.print()
+    return [Headline("crossbar forward MLP: memfit vs aihwkit, matched settings (speed-up)", t_ai / t_us, None)]
+
+
 def run(opts) -> list[Headline]:
     from memfit.crossbar.config import get_config
     from memfit.crossbar.irdrop import solve_ir_drop, wire_resistance
@@ -173,6 +254,7 @@ def run(opts) -> list[Headline]:
     tab.add(f"MLP {'-'.join(map(str, sizes))}, batch {B}", fmt_time(t_d), fmt_time(t_a), f"{t_a / t_d:.2f}x", "<= 2x")
     tab.print()
     heads.append(Headline("crossbar forward MLP: speed vs f32 matmuls (1/slowdown)", t_d / t_a, 0.5))
+    heads += _aihwkit_side_by_side(Ws, xm, digital, t_d, base, reps)
 
     # ---------------------------------------------------------------- (b) IR drop
     nb = 16 if smoke else 256
