@@ -33,7 +33,9 @@ Non-idealities of the forward pass (each one switchable):
 ``ir_drop``, ``wire_ratio``
     Line resistance.  ``wire_ratio`` = wire conductance of one segment / ``G_max`` (aihwkit's
     ``ir_drop_g_ratio``; thesis 2.857e8 = 1/(0.35 Ohm * 10 nS)); the segment resistance is
-    ``1/(wire_ratio * G_max)`` [Ohm].  Solved with the nonlinear devices in :mod:`memfit.crossbar.irdrop`.
+    ``1/(wire_ratio * G_max)`` [Ohm].  Solved with the nonlinear devices in :mod:`memfit.crossbar.irdrop`
+    to ``ir_drop_tol``: the bound on every device-voltage error relative to the vector's max |V|
+    (default 1e-6, three decades below an 8-bit ADC step).
 ``drift``, ``drift_compensation``
     Conductance drift ``G(t) = G0 ((t + t0)/t0)^-nu`` with per-device ``nu`` from the preset;
     ``"global"`` compensation rescales each tile's outputs by ``I_cal(0)/I_cal(t)``, the summed
@@ -113,6 +115,8 @@ class CrossbarConfig:
     out_noise, w_noise : float
         Output-referred noise stds [normalized units] (>= 0).
     read_nonlinearity, device_read_noise, ir_drop, drift, faults, digital_bias, differential : bool
+    ir_drop_tol : float
+        IR-drop solver tolerance [1] (0 < tol <= 1e-3).
     wire_ratio : float
         Wire-segment conductance / G_max [1] (> 0).
     drift_compensation : {"global", None}
@@ -147,6 +151,7 @@ class CrossbarConfig:
     device_read_noise: bool = False
     ir_drop: bool = False
     wire_ratio: float = 1.0 / (0.35 * 1e-8)
+    ir_drop_tol: float = 1e-6
     drift: bool = True
     drift_compensation: str | None = "global"
     faults: bool = False
@@ -196,6 +201,8 @@ class CrossbarConfig:
                 raise _bad(name, getattr(self, name), "True or False")
         if not isinstance(self.wire_ratio, (int, float)) or not (0 < self.wire_ratio < math.inf):
             raise _bad("wire_ratio", self.wire_ratio, "a finite number > 0 (wire conductance / G_max)")
+        if not isinstance(self.ir_drop_tol, (int, float)) or not (0 < self.ir_drop_tol <= 1e-3):
+            raise _bad("ir_drop_tol", self.ir_drop_tol, "a number in (0, 1e-3] (device-voltage error / max |V|)")
         if self.drift_compensation not in DRIFT_COMPENSATION:
             raise _bad("drift_compensation", self.drift_compensation, f"one of {DRIFT_COMPENSATION}")
         if self.mapping not in MAPPINGS:

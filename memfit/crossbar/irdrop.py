@@ -29,6 +29,8 @@ thesis's wire ratio).  The first sweep starts from the column totals of the idea
 currents (one BLAS product over the batch) and only predicts new totals; each column total then
 takes a secant step ``A <- (A_new - kappa A)/(1 - kappa)`` with
 ``kappa_j = -r_w sum_i (n_in - i) G_ij dI/dv``, after which one more sweep usually converges.
+When the drop-free totals are expected to be within tolerance already (the drop changes them by
+about ``(q_row + q_col)`` relative), the predictor is skipped and the first sweep is a full one.
 Stopping rules are a-posteriori contraction bounds: every device-voltage error
 ``<= tol * max|V|``.  Input vectors are solved ``_NB`` at a time (sharing every pass over ``G``),
 chunks in parallel (``prange``); nothing per device is stored besides ``G``.  The device current
@@ -67,7 +69,7 @@ def _interp(v, v0, inv_dv, tab):
 
 
 @njit(cache=True)
-def _solve_chunk(G, V, A0, r, linear, v0, inv_dv, SA, SB, rb, qrow, qcol, tol, max_local, max_sweeps, out):
+def _solve_chunk(G, V, A0, r, linear, v0, inv_dv, SA, SB, rb, qrow, qcol, tol, max_local, max_sweeps, predict, out):
     """Row-by-row Gauss-Seidel with exact bit-line bookkeeping for ``_NB`` input vectors ("lanes")
     that share every pass over ``G``.  Buffers are (lane, column).
 
@@ -88,8 +90,9 @@ def _solve_chunk(G, V, A0, r, linear, v0, inv_dv, SA, SB, rb, qrow, qcol, tol, m
     dU = np.empty((_NB, n_out))
     I = np.empty((_NB, n_out))
     for sweep in range(1, max_sweeps + 1):
-        # the first sweep only predicts the column totals for the secant step (one word-line pass)
-        predictor = sweep == 1
+        # the first sweep only predicts the column totals for the secant step (one word-line pass),
+        # unless the first guess of the totals is expected to be within tolerance already
+        predictor = predict and sweep == 1
         C[:] = 0.0
         W[:] = 0.0
         K[:] = 0.0
@@ -173,11 +176,12 @@ def _solve_chunk(G, V, A0, r, linear, v0, inv_dv, SA, SB, rb, qrow, qcol, tol, m
 
 
 @njit(cache=True, parallel=True)
-def _solve_batch(G, Vt, A0t, r, linear, v0, inv_dv, SA, SB, rbt, qrow, qcol, tol, max_local, max_sweeps, out, sweeps):
+def _solve_batch(G, Vt, A0t, r, linear, v0, inv_dv, SA, SB, rbt, qrow, qcol, tol, max_local, max_sweeps, predict, out,
+                 sweeps):
     n_chunks = Vt.shape[0]
     for c in prange(n_chunks):
         sweeps[c] = _solve_chunk(G, Vt[c], A0t[c], r, linear, v0, inv_dv, SA, SB, rbt[c], qrow, qcol, tol, max_local,
-                                 max_sweeps, out[c])
+                                 max_sweeps, predict, out[c])
 
 
 def wire_resistance(wire_ratio: float, g_max: float) -> float:
@@ -337,12 +341,18 @@ def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, iv: tuple | None 
     # the interpolant per table segment k: I/G = SA[k] + SB[k] v (end segments extrapolate)
     SB = vr * np.diff(tab) * inv_dv
     SA = vr * tab[:-1] - SB * (v0 + np.arange(tab.size - 1) / inv_dv)
+    # a predictor sweep pays only when the drop-free totals A0 are not already within tolerance: the
+    # drop changes them by about (q_row + q_col) |A0| (relative), against the stopping bound
+    # (1 - q_col) tol max|V| on the bit-line error r |A - A*|
+    vmin = np.max(np.abs(V2), axis=1)
+    vmin = float(vmin[vmin > 0].min()) if np.any(vmin > 0) else 0.0
+    predict = not (r * (qrow_max + qcol) * float(np.max(np.abs(A0))) <= (1.0 - min(qcol, 1.0)) * float(tol) * vmin)
     nb = _NB
     Vt, A0t, bt = (_chunks(X, nb) for X in (V2, A0, b))
     out = np.empty((Vt.shape[0], nb, n_out))
     sweeps = np.empty(Vt.shape[0], dtype=np.int64)
     _solve_batch(G, Vt, A0t, r, linear, v0, inv_dv, SA, SB, bt, np.ascontiguousarray(qrow), qcol, float(tol),
-                 int(max_iter), int(max_iter), out, sweeps)
+                 int(max_iter), int(max_iter), predict, out, sweeps)
     res = out.reshape(-1, n_out)[:V2.shape[0]].copy()
     failed = np.flatnonzero(np.repeat(sweeps < 0, nb)[:V2.shape[0]])
     if failed.size:

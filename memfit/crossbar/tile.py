@@ -263,8 +263,12 @@ class AnalogMatrix:
         return out
 
     # ------------------------------------------------------------------ forward
-    def _array(self, tile: _Tile, xq: np.ndarray, codes, state) -> np.ndarray:
-        """Normalized, noisy, pre-ADC outputs (S, batch, out) of the array for DAC outputs ``xq``."""
+    def _array(self, tile: _Tile, xq: np.ndarray, codes, state, z: np.ndarray | None = None) -> np.ndarray:
+        """Normalized, noisy, pre-ADC outputs (S, batch, out) of the array for DAC outputs ``xq``.
+
+        ``z``: the standard normals of the output noise, (S, batch, out), when drawn beforehand
+        (by the IR-drop saturation screen); default drawn here.
+        """
         cfg, dev = self.config, self.device
         weff, Gt, _, gsq = state
         S = weff.shape[0]
@@ -281,7 +285,7 @@ class AnalogMatrix:
             for s in range(S):
                 for d in range(n_dev):
                     for p in range(P):
-                        I = solve_ir_drop(Gt[s, d, p].T, V, r, iv=iv, read_voltage=vr)
+                        I = solve_ir_drop(Gt[s, d, p].T, V, r, iv=iv, read_voltage=vr, tol=cfg.ir_drop_tol)
                         y[s] += (I if p == 0 else -I)
                 if not cfg.differential:
                     h = dev.read_iv(V) if iv is not None else V / vr
@@ -313,7 +317,7 @@ class AnalogMatrix:
                 var = dv if var is None else var + dv
             if var is not None:
                 std = np.sqrt(var, dtype=self.dtype)
-                y = y + std * self.rng.standard_normal(y.shape, dtype=self.dtype)
+                y = y + std * (self.rng.standard_normal(y.shape, dtype=self.dtype) if z is None else z)
         return y
 
     @property
@@ -432,6 +436,53 @@ class AnalogMatrix:
         tile._bm_blocks = blocks
         return blocks
 
+    def _surely_saturated(self, tile: _Tile, xq: np.ndarray, codes, state):
+        """Vectors whose IR-drop read saturates the ADC whatever the drop, and the read's noise draws.
+
+        The output noise is drawn here, as :meth:`_array` would draw it (same generator, same shape
+        and order), so the decision is exact for the draw that the read then uses: the drop-free
+        outputs ``y0`` (one BLAS product) differ from the IR-drop outputs by at most
+        ``eps (|x_e| @ |W|)`` with ``eps = 10 n_in n_out / (2 wire_ratio)`` (ten times the relative
+        drop of a uniform array at ``G_max``, ``n^2/(2 wire_ratio)``; no screening when
+        ``eps >= 0.5``), so a vector with ``|y0 + noise| - eps (|x_e| @ |W|) >= out_bound`` at some
+        output saturates with certainty.
+
+        Returns
+        -------
+        clear : (batch,) bool ndarray or None
+            None: no screening (drop too strong).
+        z : (S, batch, out) ndarray or None
+            The standard normals of the read's output noise (None without output noise).
+        """
+        cfg, dev = self.config, self.device
+        weff, _, _, gsq = state
+        n_out, n_in = tile.spec.shape
+        eps = 10.0 * n_in * n_out / (2.0 * cfg.wire_ratio)
+        if eps >= 0.5:
+            return None, None
+        if self._nonlinear:
+            xe = np.take(self._lut, codes + self._lut_k) if codes is not None else \
+                dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
+        else:
+            xe = xq
+        y0 = np.matmul(xe[None], weff)
+        z = None
+        if cfg.any_noise:
+            var = None
+            if cfg.out_noise > 0:
+                var = np.full((xq.shape[0], 1), cfg.out_noise ** 2, dtype=self.dtype)
+            if cfg.w_noise > 0:
+                wv = (cfg.w_noise ** 2) * np.einsum("bi,bi->b", xq, xq)[:, None]
+                var = wv if var is None else var + wv
+            if gsq is not None:
+                dv = np.matmul((xe * xe)[None], gsq)
+                var = dv if var is None else var + dv
+            if var is not None:
+                z = self.rng.standard_normal(y0.shape, dtype=self.dtype)
+                y0 = y0 + np.sqrt(var, dtype=self.dtype) * z
+        margin = eps * np.matmul(np.abs(xe)[None], np.abs(weff))
+        return np.any(np.abs(y0) - margin >= cfg.out_bound, axis=(0, 2)), z
+
     def _tile_forward_reference(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
         """The forward pass of one tile in plain numpy (the reference of the fused kernels)."""
         cfg = self.config
@@ -454,6 +505,31 @@ class AnalogMatrix:
                 xq = (q * step).astype(self.dtype)
             else:
                 xq = xs.astype(self.dtype)
+            screen = (cfg.ir_drop and bits is not None and cfg.bound_management == "iterative"
+                      and it < cfg.max_bm_iterations)
+            clear, z = self._surely_saturated(tile, xq, codes, state) if screen else (None, None)
+            if clear is not None and clear.any():
+                # the IR-drop solve of a read that is certain to saturate is wasted (it is read again at
+                # half the input): solve only the others, with the noise draws they would have had
+                keep = ~clear
+                sat = clear.copy()
+                if keep.any():
+                    y = self._array(tile, xq[keep], None if codes is None else codes[keep], state,
+                                    z=None if z is None else z[:, keep])
+                    sat[keep] = np.any(np.abs(y) >= ob, axis=(0, 2))
+                    y_out[:, rows[keep]] = quantize(y, bits, ob)
+                rows = rows[sat]
+                alpha[rows] *= 2.0
+                continue
+            if clear is not None:  # nothing certain: an ordinary read, with the draws already made
+                y = self._array(tile, xq, codes, state, z=z)
+                sat = np.any(np.abs(y) >= ob, axis=(0, 2))
+                y_out[:, rows] = quantize(y, bits, ob)
+                if not sat.any():
+                    break
+                rows = rows[sat]
+                alpha[rows] *= 2.0
+                continue
             y = self._array(tile, xq, codes, state)
             if bits is None:
                 y_out[:, rows] = y

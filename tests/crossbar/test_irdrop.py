@@ -150,3 +150,23 @@ def test_batch_larger_than_a_chunk_and_sweep_counts(array86):
     ref = np.array([_nodal(G, v, r, h=tab, vr=0.3) for v in V])
     np.testing.assert_allclose(ours, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))
     assert solve_ir_drop.last_fallbacks == 0 and np.all((solve_ir_drop.last_iterations >= 2) & (solve_ir_drop.last_iterations <= 6))
+
+
+def test_loose_tolerance_single_full_sweep_stays_within_its_bound():
+    """At the forward's tolerance (1e-6) and a weak drop the first sweep is a full one and suffices;
+    the result still agrees with the sparse direct solve to well below the drop itself."""
+    rng = np.random.default_rng(5)
+    g_max = 14e-9
+    G = rng.uniform(0.5, 1.0, (48, 40)) * g_max
+    V = rng.uniform(-0.3, 0.3, (3, 48))
+    r = wire_resistance(1e6, g_max)  # a 0.1 % drop
+    ours = solve_ir_drop(G, V, r, tol=1e-6)
+    assert np.all(solve_ir_drop.last_iterations == 1)
+    ref = np.array([_nodal(G, v, r) for v in V])
+    drop = np.max(np.abs(ref - V @ G))
+    assert drop > 1e-4 * np.max(np.abs(ref))
+    assert np.max(np.abs(ours - ref)) <= 2e-3 * drop
+    # a tight tolerance takes the predictor + corrector path and is exact to it
+    tight = solve_ir_drop(G, V, r, tol=1e-12)
+    assert np.all(solve_ir_drop.last_iterations >= 2)
+    np.testing.assert_allclose(tight, ref, rtol=1e-9, atol=1e-12 * np.max(np.abs(ref)))

@@ -191,3 +191,35 @@ def test_bad_input_shape_is_named():
     am = AnalogMatrix(np.ones((3, 4)), config=IDEAL64)
     with pytest.raises(ValueError, match=r"expected \(batch, 4\)"):
         am.forward(np.ones((2, 5)))
+
+
+def test_ir_drop_saturation_screen_changes_nothing(monkeypatch):
+    """Skipping the IR-drop solve of reads that surely saturate gives bit-identical outputs (same noise draws)."""
+    from memfit.crossbar.device import CrossbarDevice
+
+    dev = CrossbarDevice.from_preset("ftj-balanced")
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(48, 64))
+    x = rng.uniform(-1, 1, (40, 64)).astype(np.float32)
+    cfg = get_config("baseline-ftj").replace(tile_size=64, ir_drop=True, out_bound=3.0)  # most reads saturate
+
+    def run(screen: bool):
+        am = AnalogMatrix(W, dev, cfg, rng=np.random.default_rng(7))
+        am.program()
+        if not screen:
+            monkeypatch.setattr(am, "_surely_saturated", lambda *a: (None, None))
+        return am.forward(x)
+
+    calls = []
+    orig = AnalogMatrix._surely_saturated
+
+    def spy(self, *a):
+        out = orig(self, *a)
+        calls.append(out[0].mean())
+        return out
+
+    monkeypatch.setattr(AnalogMatrix, "_surely_saturated", spy)
+    screened = run(True)
+    assert calls and calls[0] > 0.3  # the screen really skipped solves
+    plain = run(False)
+    np.testing.assert_array_equal(screened, plain)
