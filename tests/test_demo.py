@@ -111,3 +111,76 @@ def test_never_clears_a_data_folder_it_did_not_write(tmp_path):
     with pytest.raises(ParameterError, match="not written by memfit demo"):
         run_demo("nbox", tmp_path, quick=True, progress=False)
     assert keep.read_text() == "t,v,i\n"
+
+
+# --------------------------------------------------------------------------- FTJ (`--device ftj`)
+@pytest.fixture(scope="module")
+def demo_ftj(tmp_path_factory):
+    from memfit.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo_ftj")
+    report = run_demo("ftj", out, quick=True, progress=False)
+    return out, report
+
+
+def test_ftj_report_has_every_section_and_plot(demo_ftj):
+    out, report = demo_ftj
+    assert report == out / "report.html" and report.is_file()
+    text = report.read_text()
+    for anchor in ("checks", "characterization", "fit", "preset", "crossbar", "notes", "files"):
+        assert f"id='{anchor}'" in text, anchor
+    for fig in ("iv", "pulse_response", "write_verify", "retention", "accuracy"):
+        m = re.search(rf"id='fig-{fig}'><img src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+        assert m and len(m.group(1)) > 2000, fig
+    assert "saturating RESET" in text  # every experiment starts from a known state
+    for f in ("summary.json", "fit_parameters.csv", "fit.json", "preset.json", "accuracy.csv"):
+        assert (out / f).is_file(), f
+    data = {p.name for p in (out / "data").iterdir()}
+    assert {"iv.csv", "pulses.csv", "wv_reset.csv", "multilevel.csv", "reset.csv", "retention.csv"} <= data
+
+
+def test_ftj_fitted_parameters_within_three_sigma_of_the_simulated_device(demo_ftj):
+    out, _ = demo_ftj
+    s = json.loads((out / "summary.json").read_text())
+    from memfit.demo import DEVICES
+    from memfit.models import get_model
+
+    true = DEVICES["ftj"].true
+    defaults = get_model("ftj_athle2023").defaults()
+    assert s["true_parameters"]["V_th"] == pytest.approx(true["V_th"])  # the server really ran these values
+    rows = {r["parameter"]: r for r in s["fit"]["parameters"]}
+    assert set(rows) == set(true)  # no fitted initial states: every experiment starts from a known state
+    for name, value in true.items():
+        r = rows[name]
+        assert r["true"] == pytest.approx(value)
+        assert r["start"] == pytest.approx(defaults[name])  # the fit started at the published values
+        assert abs(r["start"] / value - 1) > 0.05
+        assert r["stderr"] > 0 and math.isfinite(r["stderr"])
+        assert abs(r["fitted"] - value) < 3 * r["stderr"], r
+    assert s["checks"]["fitted_within_3_sigma"]["pass"] is True
+
+
+def test_ftj_levels_preset_and_crossbar(demo_ftj):
+    out, _ = demo_ftj
+    s = json.loads((out / "summary.json").read_text())
+    from memfit.demo import DEVICES
+
+    true = DEVICES["ftj"].true
+    levels = s["characterization"]["levels"]
+    assert len(levels) == 8 and all(lv["success"] for lv in levels)
+    assert all(abs(lv["g_mean"] / lv["target"] - 1) <= 0.025 for lv in levels)
+    # every level lies inside the simulated device's window G_off .. G_on (read chord conductances)
+    assert all(true["G_off"] < lv["g_mean"] < true["G_on"] for lv in levels)
+    preset = json.loads((out / "preset.json").read_text())
+    assert preset["model"]["name"] == "ftj_athle2023"
+    g_min, g_max = preset["conductance"]["g_min"]["value"], preset["conductance"]["g_max"]["value"]
+    # the preset's ramps (from the fully OFF state) start at G_off and stay within the window
+    assert g_min == pytest.approx(true["G_off"], rel=0.01) and g_min < g_max <= true["G_on"] * 1.001
+    wv = s["checks"]["write_verify_recovers_accuracy"]
+    for k in ("direct_mapping_0s", "write_verify_0s", "float"):
+        assert 0.5 < wv[k] <= 1.0, (k, wv[k])
+    assert wv["direct_mapping_0s"] <= wv["write_verify_0s"] <= wv["float"] + 0.02
+    for setting in ("direct mapping", "write-verify"):
+        for t in ("0 s", "1 h", "1 year"):
+            assert f"{setting} @ {t}" in s["accuracy"]
+            assert f"{setting}, no compensation @ {t}" in s["accuracy"]
