@@ -359,3 +359,17 @@ def test_drift_during_a_read_hold_integrates_to_the_power_law():
     g = (sim.i / sim.frame.v).to_numpy()
     want = P["G_off"] * ((t + P["t0_drift"]) / P["t0_drift"]) ** -nu_thesis(P["G_off"] / P["G_on"])
     assert np.allclose(g, want, rtol=1e-8, atol=0.0)
+
+
+@pytest.mark.parametrize("tau", [1e-12, 1e-9, 1e-6])
+def test_fresh_switching_start_from_a_young_age_state(tau):
+    """Bins at 0 with a tiny age state, then a switching hold: the starting-step heuristic gave 4e-21 s
+    (below the step-underflow limit) before it was floored; the result must match SciPy's Radau."""
+    m = get_model("ftj_athle2023")
+    x0 = np.zeros(m.n_states)
+    x0[m.state_names.index("tau_age")] = tau
+    stim = hold(0.8, 1e-3, points=5)
+    sim = simulate(m, stim, x0=x0, compliance=1e-2)
+    ref = scipy_reference(m, stim, x0=x0, compliance=1e-2)
+    assert_matches_reference(sim, ref, rtol=1e-5)
+    assert sim.frame[BINS].to_numpy()[-1].mean() > 0.05  # the hold really switched some bins

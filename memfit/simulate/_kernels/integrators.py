@@ -237,19 +237,25 @@ def _snap_to_bounds(y_old, y, lo, hi, nx, rtol):
 
 
 @njit(cache=True)
-def _aim_at_bounds(y, f, lo, hi, nx, h):
+def _aim_at_bounds(y, f, lo, hi, nx, h, atol):
     """Shorten a step that would carry a state past its bound, so it lands about on the bound.
 
     A state reaching its bound at a finite rate is a kink in the solution (the
     clamp stops it dead); a step across the kink makes the error estimate
     demand ever smaller steps.  Aiming at the bound (linear extrapolation with
     the rate at the step start) puts the kink at a step end instead; the clamp
-    after the step does the rest.
+    after the step does the rest.  A state already within its absolute
+    tolerance of the bound is left to the clamp (aiming at a bound 1e-9 away
+    with a fast rate would shrink the step below any useful size).
     """
     for j in range(nx):
         if f[j] < 0.0 and y[j] > lo[j]:
+            if y[j] - lo[j] <= atol[j]:
+                continue
             t_hit = (y[j] - lo[j]) / (-f[j])
         elif f[j] > 0.0 and y[j] < hi[j]:
+            if hi[j] - y[j] <= atol[j]:
+                continue
             t_hit = (hi[j] - y[j]) / f[j]
         else:
             continue
@@ -269,7 +275,12 @@ def _max_step(seg, s, span):
 
 @njit(cache=True)
 def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, f1, span, stats, ob, lo, hi):
-    """Hairer's starting-step heuristic, limited to the segment span (``tmp``, ``f1``: scratch)."""
+    """Hairer's starting-step heuristic, limited to the segment span (``tmp``, ``f1``: scratch).
+
+    Floored at ``1e-10 span``: with most states at a bound (zero) and fast rates the heuristic's
+    ``0.01 |y|/|f|`` can fall far below the step-underflow limit (``1e-14 span``) before a single
+    step is tried; from the floor the error control shrinks the step if it must.
+    """
     n = y.shape[0]
     d0 = 0.0
     d1 = 0.0
@@ -287,7 +298,7 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
     for j in range(n):
         tmp[j] = y[j] + h0 * f0[j]
     if not system_rhs(rhs, cur, ck, nx, t + h0, tmp, p, seg, s, circ, f1, ob, lo, hi):
-        return min(h0, 1e-3 * span)
+        return max(min(h0, 1e-3 * span), 1e-10 * span)
     stats[ST_FEV] += 1
     d2 = 0.0
     for j in range(n):
@@ -298,7 +309,7 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
         h1 = max(1e-6 * span, h0 * 1e-3)
     else:
         h1 = (0.01 / max(d1, d2)) ** 0.2
-    return min(100.0 * h0, h1, span)
+    return max(min(100.0 * h0, h1, span), 1e-10 * span)
 
 
 # ---------------------------------------------------------------------------
@@ -357,7 +368,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                 return MAX_STEPS
             last = False
             hp = h  # proposed step; h is the step taken
-            h = _aim_at_bounds(y, K[0], lo, hi, nx, h)
+            h = _aim_at_bounds(y, K[0], lo, hi, nx, h, atol)
             if t + h >= tb or (tb - (t + h)) < 1e-12 * span:
                 h = tb - t
                 last = True
