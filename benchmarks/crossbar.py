@@ -114,6 +114,16 @@ def _nodal_newton(G, V, r, tv, th, vr, tol=1e-13, max_iter=20):
     return gw * B[-1]
 
 
+def _mlp_forward(ams, x):
+    """ReLU MLP whose matrix layers are the analog matrices ``ams`` (bias-free), on inputs ``x``."""
+    h = x
+    for k, a in enumerate(ams):
+        h = a.forward(h)
+        if k < len(ams) - 1:
+            np.maximum(h, 0, out=h)
+    return h
+
+
 def _aihwkit_side_by_side(Ws, xm, digital, t_d, base, reps) -> list[Headline]:
     """(a') The same MLP forward in aihwkit and in memfit with matched settings, when aihwkit is importable.
 
@@ -167,12 +177,7 @@ def _aihwkit_side_by_side(Ws, xm, digital, t_d, base, reps) -> list[Headline]:
         a.program()
 
     def ours():
-        h = xm
-        for k, a in enumerate(ams):
-            h = a.forward(h)
-            if k < len(ams) - 1:
-                np.maximum(h, 0, out=h)
-        return h
+        return _mlp_forward(ams, xm)
 
     t_ai = measure(aihw, repeats=reps).median
     t_us = measure(ours, repeats=reps).median
@@ -242,12 +247,7 @@ def run(opts) -> list[Headline]:
         return h
 
     def analog():
-        h = xm
-        for k, a in enumerate(ams):
-            h = a.forward(h)
-            if k < len(ams) - 1:
-                np.maximum(h, 0, out=h)
-        return h
+        return _mlp_forward(ams, xm)
 
     t_d = measure(digital, repeats=reps * 3).median
     t_a = measure(analog, repeats=reps).median

@@ -263,6 +263,29 @@ class AnalogMatrix:
         return out
 
     # ------------------------------------------------------------------ forward
+    def _noise_var(self, xq: np.ndarray, gsq) -> np.ndarray | None:
+        """Variance of the output-referred read noise of DAC outputs ``xq``: ``out_noise^2 +
+        w_noise^2 ||xq||^2`` (batch, 1), plus the per-device read noise ``(S, batch, out)`` when
+        ``gsq`` is given; None without noise."""
+        cfg, dev = self.config, self.device
+        if not cfg.any_noise:
+            return None
+        var = None
+        if cfg.out_noise > 0:
+            var = np.full((xq.shape[0], 1), cfg.out_noise ** 2, dtype=self.dtype)
+        if cfg.w_noise > 0:
+            wv = (cfg.w_noise ** 2) * np.einsum("bi,bi->b", xq, xq)[:, None]
+            var = wv if var is None else var + wv
+        if gsq is not None:
+            if self._nonlinear:
+                xe_ = dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
+                xe2 = xe_ * xe_
+            else:
+                xe2 = xq * xq
+            dv = np.matmul(xe2[None], gsq)  # (S, batch, out)
+            var = dv if var is None else var + dv
+        return var
+
     def _array(self, tile: _Tile, xq: np.ndarray, codes, state, z: np.ndarray | None = None) -> np.ndarray:
         """Normalized, noisy, pre-ADC outputs (S, batch, out) of the array for DAC outputs ``xq``.
 
@@ -301,23 +324,10 @@ class AnalogMatrix:
             else:
                 xe = xq
             y = np.matmul(xe[None], weff) if S > 1 else (xe @ weff[0])[None]
-        if cfg.any_noise:
-            var = None
-            if cfg.out_noise > 0:
-                var = np.full((xq.shape[0], 1), cfg.out_noise ** 2, dtype=self.dtype)
-            if cfg.w_noise > 0:
-                wv = (cfg.w_noise ** 2) * np.einsum("bi,bi->b", xq, xq)[:, None]
-                var = wv if var is None else var + wv
-            if gsq is not None:
-                xe2 = xq * xq if not self._nonlinear else None
-                if xe2 is None:
-                    xe_ = dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
-                    xe2 = xe_ * xe_
-                dv = np.matmul(xe2[None], gsq)  # (S, batch, out)
-                var = dv if var is None else var + dv
-            if var is not None:
-                std = np.sqrt(var, dtype=self.dtype)
-                y = y + std * (self.rng.standard_normal(y.shape, dtype=self.dtype) if z is None else z)
+        var = self._noise_var(xq, gsq)
+        if var is not None:
+            std = np.sqrt(var, dtype=self.dtype)
+            y = y + std * (self.rng.standard_normal(y.shape, dtype=self.dtype) if z is None else z)
         return y
 
     @property
@@ -467,19 +477,10 @@ class AnalogMatrix:
             xe = xq
         y0 = np.matmul(xe[None], weff)
         z = None
-        if cfg.any_noise:
-            var = None
-            if cfg.out_noise > 0:
-                var = np.full((xq.shape[0], 1), cfg.out_noise ** 2, dtype=self.dtype)
-            if cfg.w_noise > 0:
-                wv = (cfg.w_noise ** 2) * np.einsum("bi,bi->b", xq, xq)[:, None]
-                var = wv if var is None else var + wv
-            if gsq is not None:
-                dv = np.matmul((xe * xe)[None], gsq)
-                var = dv if var is None else var + dv
-            if var is not None:
-                z = self.rng.standard_normal(y0.shape, dtype=self.dtype)
-                y0 = y0 + np.sqrt(var, dtype=self.dtype) * z
+        var = self._noise_var(xq, gsq)
+        if var is not None:
+            z = self.rng.standard_normal(y0.shape, dtype=self.dtype)
+            y0 = y0 + np.sqrt(var, dtype=self.dtype) * z
         margin = eps * np.matmul(np.abs(xe)[None], np.abs(weff))
         return np.any(np.abs(y0) - margin >= cfg.out_bound, axis=(0, 2)), z
 
