@@ -28,6 +28,8 @@ Methods (``CrossbarConfig.programming``):
     is within tolerance or ``max_pulses`` were applied.  All devices of a tile run in one
     ``numba`` kernel (``prange`` over devices); each pulse is integrated with the model's own
     ``rhs`` kernel (passed as a first-class function, so numba specializes the loop for it).
+    With ``backend="cuda"`` the same per-device function (``_ispp_device``) runs on a GPU, one
+    thread per device (:mod:`memfit.crossbar._cuda_programming`).
 ``"tgdp"``
     Tile gradient-descent programming (thesis sec. 3.3.1, after Gokmen & Vlasov): read the tile's
     weights through its forward pass (identity inputs), compute the error ``E = W - W'`` and
@@ -50,6 +52,7 @@ nothing relaxes between pulses (drift starts after programming).
 from __future__ import annotations
 
 import math
+import os
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -57,7 +60,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange
 
+from memfit import _gpu
 from memfit.errors import ParameterError
+
+#: environment variable giving the write-verify backend when none is passed ("cpu", "cuda" or "auto")
+BACKEND_ENV = "MEMFIT_PROGRAMMING_BACKEND"
 
 
 @dataclass
@@ -348,7 +355,9 @@ def _pulse(rhs, x, v, t, width, p, n_sub, lo, hi, f0, f1, xp, jd, rowsum):
         if m > 0:
             rhs(x, v, t + m * h, p, f0)
         for i in range(n):
-            xi = x[i] + h * _phi1(h * jd[i]) * f0[i]
+            xi = x[i]
+            if f0[i] != 0.0:  # a state at rest (e.g. saturated on its bound) stays: no inf * 0 when h J_ii overflows
+                xi = x[i] + h * _phi1(h * jd[i]) * f0[i]
             if xi < lo[i]:
                 xi = lo[i]
             elif xi > hi[i]:
@@ -356,49 +365,94 @@ def _pulse(rhs, x, v, t, width, p, n_sub, lo, hi, f0, f1, xp, jd, rowsum):
             x[i] = xi
 
 
+@njit(cache=False)
+def _ispp_device(rhs, current, k, P, X, LO, HI, targets, v_read, tol, max_pulses, v_start, v_step, v_max, v_start_dn,
+                 v_max_dn, width, polarity, n_sub, rowsum, f0, f1, xp, jd, G_out, pulses_out):
+    """Write-verify device ``k`` (the ISPP loop of the module docstring); the body of both kernels.
+
+    ``X[k]`` holds the device's starting state on entry and its final state on return;
+    ``G_out[k]`` gets the last read conductance [S], ``pulses_out[k]`` the pulses applied.
+    ``f0, f1, xp, jd`` are scratch of the state size.  Nothing is allocated and nothing
+    raised, so numba-cuda compiles this, :func:`_pulse` and the model's ``rhs``/``current``
+    as CUDA device functions (:mod:`memfit.crossbar._cuda_programming`).
+    """
+    x = X[k]
+    p = P[k]
+    lo = LO[k]
+    hi = HI[k]
+    T = targets[k]
+    g = current(x, v_read, p) / v_read
+    amp_up = v_start
+    amp_dn = v_start_dn
+    last = 0
+    npulse = 0
+    t = 0.0
+    while npulse < max_pulses:
+        if g < T * (1.0 - tol):
+            if last == -1:
+                amp_up = v_start
+            v = polarity * amp_up
+            amp_up = min(amp_up + v_step, v_max)
+            last = 1
+        elif g > T * (1.0 + tol):
+            if last == 1:
+                amp_dn = v_start_dn
+            v = -polarity * amp_dn
+            amp_dn = min(amp_dn + v_step, v_max_dn)
+            last = -1
+        else:
+            break
+        _pulse(rhs, x, v, t, width, p, n_sub, lo, hi, f0, f1, xp, jd, rowsum)
+        t += 2.0 * width
+        npulse += 1
+        g = current(x, v_read, p) / v_read
+    G_out[k] = g
+    pulses_out[k] = npulse
+
+
 @njit(cache=False, parallel=True)
 def _write_verify_batch(rhs, current, P, X0, LO, HI, targets, v_read, tol, max_pulses, v_start, v_step, v_max,
                         v_start_dn, v_max_dn, width, polarity, n_sub, rowsum, G_out, pulses_out, X_out):
+    """Write-verify every device on the CPU (``prange`` over devices); fills ``G_out, pulses_out, X_out``."""
     n, ns = X0.shape
     for k in prange(n):
-        x = X0[k].copy()
-        p = P[k]
-        lo = LO[k]
-        hi = HI[k]
+        for i in range(ns):
+            X_out[k, i] = X0[k, i]
         f0 = np.empty(ns)
         f1 = np.empty(ns)
         xp = np.empty(ns)
         jd = np.empty(ns)
-        T = targets[k]
-        g = current(x, v_read, p) / v_read
-        amp_up = v_start
-        amp_dn = v_start_dn
-        last = 0
-        npulse = 0
-        t = 0.0
-        while npulse < max_pulses:
-            if g < T * (1.0 - tol):
-                if last == -1:
-                    amp_up = v_start
-                v = polarity * amp_up
-                amp_up = min(amp_up + v_step, v_max)
-                last = 1
-            elif g > T * (1.0 + tol):
-                if last == 1:
-                    amp_dn = v_start_dn
-                v = -polarity * amp_dn
-                amp_dn = min(amp_dn + v_step, v_max_dn)
-                last = -1
-            else:
-                break
-            _pulse(rhs, x, v, t, width, p, n_sub, lo, hi, f0, f1, xp, jd, rowsum)
-            t += 2.0 * width
-            npulse += 1
-            g = current(x, v_read, p) / v_read
-        G_out[k] = g
-        pulses_out[k] = npulse
-        for i in range(ns):
-            X_out[k, i] = x[i]
+        _ispp_device(rhs, current, k, P, X_out, LO, HI, targets, v_read, tol, max_pulses, v_start, v_step, v_max,
+                     v_start_dn, v_max_dn, width, polarity, n_sub, rowsum, f0, f1, xp, jd, G_out, pulses_out)
+
+
+def _run_write_verify(m, backend, P, X0, LO, HI, targets, v_read, tol, max_pulses, v_start, v_step, v_max,
+                      v_start_dn, v_max_dn, width, polarity, n_sub, rowsum):
+    """``(G, pulses, X)`` of write-verify on the resolved ``backend`` ("cpu" or "cuda")."""
+    n = X0.shape[0]
+    G = np.empty(n)
+    pulses = np.empty(n, dtype=np.int64)
+    X = np.empty_like(X0)
+    args = (P, X0, LO, HI, targets, float(v_read), float(tol), int(max_pulses), float(v_start), float(v_step),
+            float(v_max), float(v_start_dn), float(v_max_dn), float(width), float(polarity), int(n_sub), bool(rowsum))
+    if backend == "cuda":
+        from memfit.crossbar import _cuda_programming
+
+        _cuda_programming.run_write_verify(m, *args, G, pulses, X)
+    else:
+        _write_verify_batch(m.rhs, m.current, *args, G, pulses, X)
+    return G, pulses, X
+
+
+def _resolve_backend(backend: str | None) -> str:
+    """``"cpu"`` or ``"cuda"``; ``None`` takes the environment variable ``MEMFIT_PROGRAMMING_BACKEND`` (default cpu)."""
+    if backend is None:
+        env = os.environ.get(BACKEND_ENV, "cpu").strip() or "cpu"
+        if env not in _gpu.BACKENDS:
+            raise ParameterError(f"environment variable {BACKEND_ENV} must be one of "
+                                 f"{', '.join(map(repr, _gpu.BACKENDS))}, got {env!r}")
+        backend = env
+    return _gpu.resolve_backend(backend)
 
 
 def pulse_states(model, p: np.ndarray, x0: np.ndarray, amplitudes, width: float, n_sub: int = 2,
@@ -424,8 +478,27 @@ def _rowsum(model, jacobian: str) -> bool:
     return jacobian == "rowsum" or (jacobian == "auto" and model.n_states > 4)
 
 
+def _scheme(device) -> tuple:
+    """The checked ISPP scheme ``(tol, max_pulses, v_start, v_step, v_max, v_start_dn, v_max_dn, width)``."""
+    tol = float(_wv(device, "tolerance"))
+    max_pulses = int(_wv(device, "max_pulses"))
+    v_start, v_step, v_max = (float(_wv(device, k)) for k in ("v_start", "v_step", "v_max"))
+    width = float(_wv(device, "width"))
+    # optional asymmetric RESET ramp (magnitudes; presets may store them signed)
+    v_start_dn = abs(float(_wv(device, "v_start_down", v_start)))
+    v_max_dn = abs(float(_wv(device, "v_max_down", v_max)))
+    if not (0 < v_start_dn <= v_max_dn):
+        raise ParameterError(f"device {device.name!r}: write_verify needs 0 < |v_start_down| <= |v_max_down|, got "
+                             f"{v_start_dn} V, {v_max_dn} V")
+    if not (0 < v_start <= v_max and v_step >= 0 and width > 0 and tol > 0 and max_pulses >= 0):
+        raise ParameterError(f"device {device.name!r}: write_verify scheme needs 0 < v_start <= v_max, v_step >= 0, "
+                             f"width > 0, tolerance > 0, max_pulses >= 0; got v_start={v_start} V, v_step={v_step} V, "
+                             f"v_max={v_max} V, width={width} s, tolerance={tol}, max_pulses={max_pulses}")
+    return tol, max_pulses, v_start, v_step, v_max, v_start_dn, v_max_dn, width
+
+
 def write_verify(targets: np.ndarray, device, rng: np.random.Generator, n_sub: int = 2, params: np.ndarray | None = None,
-                 x0: np.ndarray | None = None, jacobian: str = "auto"):
+                 x0: np.ndarray | None = None, jacobian: str = "auto", backend: str | None = None):
     """Write-verify every device on its compact model (see the module docstring).
 
     Parameters
@@ -446,6 +519,12 @@ def write_verify(targets: np.ndarray, device, rng: np.random.Generator, n_sub: i
         states, whose bins relax independently -- validated against ``simulate``).
     params, x0 : arrays, optional
         Per-device parameter rows / initial states (default: drawn / the model's initial state).
+    backend : {"cpu", "cuda", "auto"}, optional
+        Where the devices are integrated: ``"cpu"`` (numba, parallel over cores), ``"cuda"`` (one
+        GPU thread per device, the same per-device code compiled for CUDA; float64; raises
+        :class:`memfit._gpu.GPUUnavailableError` without CUDA) or ``"auto"`` (the GPU when a real
+        one is present).  Default: the environment variable ``MEMFIT_PROGRAMMING_BACKEND``,
+        else ``"cpu"``.
 
     Returns
     -------
@@ -458,30 +537,16 @@ def write_verify(targets: np.ndarray, device, rng: np.random.Generator, n_sub: i
     m = device.model()
     if m.port != "i(v)":
         raise ParameterError(f"write-verify needs a conductive model (port i(v)); {m.name!r} has port {m.port!r}")
-    tol = float(_wv(device, "tolerance"))
-    max_pulses = int(_wv(device, "max_pulses"))
-    v_start, v_step, v_max = (float(_wv(device, k)) for k in ("v_start", "v_step", "v_max"))
-    width = float(_wv(device, "width"))
-    # optional asymmetric RESET ramp (magnitudes; presets may store them signed)
-    v_start_dn = abs(float(_wv(device, "v_start_down", v_start)))
-    v_max_dn = abs(float(_wv(device, "v_max_down", v_max)))
-    if not (0 < v_start_dn <= v_max_dn):
-        raise ParameterError(f"device {device.name!r}: write_verify needs 0 < |v_start_down| <= |v_max_down|, got "
-                             f"{v_start_dn} V, {v_max_dn} V")
-    if not (0 < v_start <= v_max and v_step >= 0 and width > 0 and tol > 0 and max_pulses >= 0):
-        raise ParameterError(f"device {device.name!r}: write_verify scheme needs 0 < v_start <= v_max, v_step >= 0, "
-                             f"width > 0, tolerance > 0, max_pulses >= 0; got v_start={v_start} V, v_step={v_step} V, "
-                             f"v_max={v_max} V, width={width} s, tolerance={tol}, max_pulses={max_pulses}")
+    tol, max_pulses, v_start, v_step, v_max, v_start_dn, v_max_dn, width = _scheme(device)
+    be = _resolve_backend(backend)
+    rowsum = _rowsum(m, jacobian)
     t0 = time.perf_counter()
     P = np.ascontiguousarray(device.draw_device_parameters(n, rng) if params is None else params, dtype=np.float64)
     X0 = np.ascontiguousarray(device.initial_state(P) if x0 is None else x0, dtype=np.float64)
     LO, HI = m.state_bounds(P)
-    G = np.empty(n)
-    pulses = np.empty(n, dtype=np.int64)
-    X = np.empty_like(X0)
-    _write_verify_batch(m.rhs, m.current, P, X0, np.ascontiguousarray(LO), np.ascontiguousarray(HI), T,
-                        float(device.read_voltage), tol, max_pulses, v_start, v_step, v_max, v_start_dn, v_max_dn, width,
-                        float(device.set_polarity), int(n_sub), _rowsum(m, jacobian), G, pulses, X)
+    G, pulses, X = _run_write_verify(m, be, P, X0, np.ascontiguousarray(LO), np.ascontiguousarray(HI), T,
+                                     device.read_voltage, tol, max_pulses, v_start, v_step, v_max, v_start_dn,
+                                     v_max_dn, width, device.set_polarity, n_sub, rowsum)
     rel = _rel_error(G, T)
     rep = ProgrammingReport("write_verify", n, int(np.sum(np.abs(rel) <= tol * (1 + 1e-12))), tol, pulses, rel,
                             time.perf_counter() - t0)
@@ -564,7 +629,7 @@ def tgdp(tile, device, cfg, rng: np.random.Generator, iterations: int = 30, max_
 
 
 def reachable_window(device, rng: np.random.Generator, n: int = 1000, quantile: float = 0.001, n_sub: int = 2,
-                     jacobian: str = "auto") -> tuple[float, float]:
+                     jacobian: str = "auto", backend: str | None = None) -> tuple[float, float]:
     """Conductance window [S] that the device population reliably reaches with the preset's ISPP scheme.
 
     ``n`` devices are drawn from the device-to-device distribution and driven with ``max_pulses``
@@ -573,7 +638,9 @@ def reachable_window(device, rng: np.random.Generator, n: int = 1000, quantile: 
     the fully reset and the ``quantile`` quantile of the fully set read conductances.  Targets
     outside this window cannot be met by a fraction of about ``quantile`` or more of the devices,
     whatever the algorithm; a mapping that wants write-verify to succeed uses it as its window.
+    ``n_sub``, ``jacobian`` and ``backend`` are those of :func:`write_verify`.
     """
+    be = _resolve_backend(backend)
     m = device.model()
     wv = dict(device.write_verify or {})
     max_pulses = int(_wv(device, "max_pulses"))
@@ -585,12 +652,9 @@ def reachable_window(device, rng: np.random.Generator, n: int = 1000, quantile: 
     LO, HI = (np.ascontiguousarray(a) for a in m.state_bounds(P))
     out = []
     for target in (np.inf, 0.0):  # always below / always above the band: only SET / only RESET pulses
-        G = np.empty(n)
-        pulses = np.empty(n, dtype=np.int64)
-        X = np.empty_like(X0)
-        _write_verify_batch(m.rhs, m.current, P, X0, LO, HI, np.full(n, target), float(device.read_voltage), 0.5,
-                            max_pulses, v_max, 0.0, v_max, v_max_dn, v_max_dn, width, float(device.set_polarity),
-                            int(n_sub), _rowsum(m, jacobian), G, pulses, X)
+        G, _, _ = _run_write_verify(m, be, P, X0, LO, HI, np.full(n, target), device.read_voltage, 0.5, max_pulses,
+                                    v_max, 0.0, v_max, v_max_dn, v_max_dn, width, device.set_polarity, n_sub,
+                                    _rowsum(m, jacobian))
         out.append(G)
     return float(np.quantile(out[1], 1.0 - quantile)), float(np.quantile(out[0], quantile))
 
