@@ -110,3 +110,29 @@ def assert_matches_reference(sim, ref, rtol=1e-6, floor=1e-3):
     err = max_rel_current_error(sim, ref, floor)
     assert err <= rtol, f"max relative current error {err:.3e} > {rtol:.1e}"
     return err
+
+
+def run_under_cuda_simulator(test_file, min_passed: int) -> None:
+    """Run the tests of ``test_file`` (its simulator tests) in a subprocess with NUMBA_ENABLE_CUDASIM=1.
+
+    The simulator must be switched on before numba is imported, hence the subprocess.  Asserts that
+    it passed, with at least ``min_passed`` tests and none skipped.
+    """
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
+         str(Path(test_file).resolve().relative_to(root)), "-k", "not under_the_simulator and not without_gpu"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600,
+    )
+    tail = proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert proc.returncode == 0, tail
+    m = re.search(r"(\d+) passed", proc.stdout)
+    assert m and int(m.group(1)) >= min_passed, tail
+    assert "skipped" not in proc.stdout.splitlines()[-1], tail

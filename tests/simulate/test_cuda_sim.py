@@ -17,13 +17,11 @@ float32 CPU compilation of the whole integrator, ~1.5 min).
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.reference import run_under_cuda_simulator
 
 from memfit import _gpu
 from memfit.errors import ParameterError
@@ -183,15 +181,4 @@ def test_cuda_kernels_under_the_simulator():
     """Run this module's ``cudasim`` tests in a subprocess with NUMBA_ENABLE_CUDASIM=1."""
     if SIM:
         pytest.skip("already running under the simulator")
-    root = Path(__file__).resolve().parents[2]
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning",
-         str(Path(__file__).relative_to(root)), "-k", "not under_the_simulator and not without_gpu"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600,
-    )
-    tail = proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert proc.returncode == 0, tail
-    m = re.search(r"(\d+) passed", proc.stdout)
-    assert m and int(m.group(1)) >= 6, tail  # the 5 simulator tests + the backend/dtype check
-    assert "skipped" not in proc.stdout.splitlines()[-1], tail
+    run_under_cuda_simulator(__file__, min_passed=6)  # the 5 simulator tests + the backend/dtype check
