@@ -136,3 +136,36 @@ def run_under_cuda_simulator(test_file, min_passed: int) -> None:
     m = re.search(r"(\d+) passed", proc.stdout)
     assert m and int(m.group(1)) >= min_passed, tail
     assert "skipped" not in proc.stdout.splitlines()[-1], tail
+
+
+def compile_ptx_sm90(monkeypatch, make_kernel, sig) -> str:
+    """PTX for sm_90 of the kernel ``make_kernel()`` builds, without a GPU (skips where it cannot).
+
+    numba-cuda compiles the ``@njit`` functions a kernel calls for the current device; without
+    one, its compute capability is stood in for through the internal hook
+    ``numba.cuda.dispatcher.get_current_device``.  ``sig``: the kernel's argument types.
+    """
+    import types as pytypes
+
+    import pytest
+
+    from memfit import _gpu
+
+    if _gpu.simulator_enabled():
+        pytest.skip("not under the simulator")
+    cuda = pytest.importorskip("numba.cuda")
+    import numba.cuda.dispatcher as cuda_dispatcher
+
+    if not hasattr(cuda_dispatcher, "get_current_device"):
+        pytest.skip("this numba-cuda has no get_current_device hook")
+    monkeypatch.setattr(cuda_dispatcher, "get_current_device",
+                        lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
+    monkeypatch.setattr(_gpu, "_import_cuda", lambda: (cuda, None))
+    kernel = make_kernel()
+    try:
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+    except Exception as exc:
+        if "nvvm" in str(exc).lower() or "nvrtc" in str(exc).lower() or "libdevice" in str(exc).lower():
+            pytest.skip(f"NVVM toolchain not installed: {exc}")
+        raise
+    return ptx

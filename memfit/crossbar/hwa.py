@@ -30,7 +30,7 @@ import numpy as np
 
 from memfit.crossbar import train as tr
 from memfit.crossbar.config import CrossbarConfig, get_config
-from memfit.crossbar.network import INPUT, Network, NetworkError, _resolve_device, child_rngs
+from memfit.crossbar.network import Network, NetworkError, _resolve_device, child_rngs
 
 __all__ = ["training_config", "hwa_forward", "hwa_loss_and_gradients", "train_hwa"]
 
@@ -107,23 +107,7 @@ def hwa_loss_and_gradients(net: Network, x: np.ndarray, labels: np.ndarray, conf
     logits : ndarray (batch, classes)
     grads : dict (layer name, array name) -> ndarray
     """
-    values = hwa_forward(net, x, config, device, rng)
-    logit_node = tr._logits_node(net)
-    loss, dlogits = tr.softmax_cross_entropy(values[logit_node], labels)
-    dval = {logit_node: dlogits}
-    grads = {}
-    names = [layer.name for layer in net.layers]
-    for layer in reversed(net.layers[: names.index(logit_node) + 1]):
-        if layer.name not in dval:
-            continue
-        dxs, dparams = tr._backward_layer(layer, [values[s] for s in layer.inputs], values[layer.name],
-                                          dval.pop(layer.name))
-        for src, dx in zip(layer.inputs, dxs):
-            if src != INPUT:
-                dval[src] = dval[src] + dx if src in dval else dx
-        for k, g in dparams.items():
-            grads[(layer.name, k)] = g
-    return loss, values[logit_node], grads
+    return tr.backprop(net, hwa_forward(net, x, config, device, rng), labels)
 
 
 def train_hwa(network: Network, x: np.ndarray, y: np.ndarray, config="baseline-ftj", device=None, epochs: int = 10,

@@ -70,7 +70,7 @@ from memfit.crossbar import train as tr
 from memfit.crossbar.config import CrossbarConfig, get_config
 from memfit.crossbar.device import CrossbarDevice
 from memfit.crossbar.layers import BatchNorm, Conv2d, Dense, col2im
-from memfit.crossbar.network import INPUT, Network, NetworkError, _resolve_device, child_rngs
+from memfit.crossbar.network import Network, NetworkError, _resolve_device, child_rngs
 from memfit.crossbar.nonideal import _next64, _normal32, seed_state
 from memfit.crossbar.tile import AnalogMatrix, quantize
 from memfit.errors import ParameterError
@@ -204,20 +204,27 @@ class PulseLadder:
 # The ladders enter the kernel as ``lv = direction * levels`` (increasing), so one search serves
 # both directions; a conductance g is located at ``direction * g``.
 @njit(cache=True, inline="always")
+def _bracket(xp, x):
+    """``lo`` with ``xp[lo] <= x < xp[lo + 1]`` for increasing ``xp`` and ``xp[0] < x < xp[-1]`` (bisection)."""
+    lo, hi = 0, xp.size - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xp[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
 def _ladder_index(lv, gs):
     K = lv.size - 1
     if gs <= lv[0]:
         return 0.0
     if gs >= lv[K]:
         return float(K)
-    lo, hi = 0, K
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if lv[mid] <= gs:
-            lo = mid
-        else:
-            hi = mid
-    return lo + (gs - lv[lo]) / (lv[hi] - lv[lo])
+    lo = _bracket(lv, gs)
+    return lo + (gs - lv[lo]) / (lv[lo + 1] - lv[lo])
 
 
 @njit(cache=True, inline="always")
@@ -238,14 +245,8 @@ def _interp(xp, fp, x):
         return fp[0]
     if x >= xp[n - 1]:
         return fp[n - 1]
-    lo, hi = 0, n - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if xp[mid] <= x:
-            lo = mid
-        else:
-            hi = mid
-    return fp[lo] + (x - xp[lo]) * (fp[hi] - fp[lo]) / (xp[hi] - xp[lo])
+    lo = _bracket(xp, x)
+    return fp[lo] + (x - xp[lo]) * (fp[lo + 1] - fp[lo]) / (xp[lo + 1] - xp[lo])
 
 
 @njit(cache=True, inline="always")
@@ -596,38 +597,31 @@ class InSituNetwork:
         net = self.network
         rows_in: dict = {}
         values = net.forward(x, mvm=self._mvm(rows_in), return_all=True)
-        logit_node = tr._logits_node(net)
-        loss, dlogits = tr.softmax_cross_entropy(values[logit_node], labels)
-        dval = {logit_node: dlogits}
-        names = [layer.name for layer in net.layers]
         updates = []
-        for layer in reversed(net.layers[: names.index(logit_node) + 1]):
-            if layer.name not in dval:
-                continue
-            dy = dval.pop(layer.name)
-            if layer.name in self.layers:
-                xin = values[layer.inputs[0]]
-                if isinstance(layer, Conv2d):
-                    dyr = dy.transpose(0, 2, 3, 1).reshape(-1, dy.shape[1])
-                    drows = self._transpose_read(self.layers[layer.name], dyr)
-                    dx = col2im(drows, xin.shape, layer.kernel, layer.stride, layer.padding, layer.dilation)
-                else:
-                    dyr = dy
-                    dx = self._transpose_read(self.layers[layer.name], dyr)
-                updates.append((layer, rows_in[layer.name], dyr))
-                dxs = [dx]
+
+        def backward(layer, xs, y, dy):
+            """Matrix layers on tiles: the input gradient read through the transposed array."""
+            if layer.name not in self.layers:
+                return tr._backward_layer(layer, xs, y, dy)
+            st = self.layers[layer.name]
+            if isinstance(layer, Conv2d):
+                dyr = dy.transpose(0, 2, 3, 1).reshape(-1, dy.shape[1])
+                dx = col2im(self._transpose_read(st, dyr), xs[0].shape, layer.kernel, layer.stride, layer.padding,
+                            layer.dilation)
             else:
-                dxs, _ = tr._backward_layer(layer, [values[s] for s in layer.inputs], values[layer.name], dy)
-            for src, g in zip(layer.inputs, dxs):
-                if src != INPUT:
-                    dval[src] = dval[src] + g if src in dval else g
+                dyr = dy
+                dx = self._transpose_read(st, dyr)
+            updates.append((layer, rows_in[layer.name], dyr))
+            return [dx], {}
+
+        loss, logits, _ = tr.backprop(net, values, labels, backward)
         # the whole backward pass reads the array before any device is pulsed
         for layer, rows, dyr in updates:
             if layer.bias is not None:
                 layer.bias -= self.lr * dyr.sum(axis=0)
             self._update_layer(layer.name, np.asarray(rows, dtype=np.float64), dyr)
         self.steps += 1
-        return loss, values[logit_node]
+        return loss, logits
 
     def pulse_counts(self) -> dict:
         """Pulses applied so far per layer (both devices of a pair counted) and one-sided refreshes."""

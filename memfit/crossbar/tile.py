@@ -263,6 +263,16 @@ class AnalogMatrix:
         return out
 
     # ------------------------------------------------------------------ forward
+    def _read_inputs(self, xq: np.ndarray, codes) -> np.ndarray:
+        """What the rows pass per unit conductance: the read I-V at the DAC outputs ``xq`` (the lookup
+        table by DAC code when there is one), or ``xq`` itself for an ohmic read."""
+        if not self._nonlinear:
+            return xq
+        if codes is not None:
+            return np.take(self._lut, codes + self._lut_k)
+        dev = self.device
+        return dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
+
     def _noise_var(self, xq: np.ndarray, gsq) -> np.ndarray | None:
         """Variance of the output-referred read noise of DAC outputs ``xq``: ``out_noise^2 +
         w_noise^2 ||xq||^2`` (batch, 1), plus the per-device read noise ``(S, batch, out)`` when
@@ -316,13 +326,7 @@ class AnalogMatrix:
                 y[s] *= (1.0 if cfg.differential else 2.0) / (vr * dg * n_dev)
             y = y.astype(self.dtype)
         else:
-            if self._nonlinear:
-                if codes is not None:
-                    xe = np.take(self._lut, codes + self._lut_k)
-                else:
-                    xe = dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
-            else:
-                xe = xq
+            xe = self._read_inputs(xq, codes)
             y = np.matmul(xe[None], weff) if S > 1 else (xe @ weff[0])[None]
         var = self._noise_var(xq, gsq)
         if var is not None:
@@ -464,17 +468,13 @@ class AnalogMatrix:
         z : (S, batch, out) ndarray or None
             The standard normals of the read's output noise (None without output noise).
         """
-        cfg, dev = self.config, self.device
+        cfg = self.config
         weff, _, _, gsq = state
         n_out, n_in = tile.spec.shape
         eps = 10.0 * n_in * n_out / (2.0 * cfg.wire_ratio)
         if eps >= 0.5:
             return None, None
-        if self._nonlinear:
-            xe = np.take(self._lut, codes + self._lut_k) if codes is not None else \
-                dev.read_iv(xq.astype(np.float64) * dev.read_voltage).astype(self.dtype)
-        else:
-            xe = xq
+        xe = self._read_inputs(xq, codes)
         y0 = np.matmul(xe[None], weff)
         z = None
         var = self._noise_var(xq, gsq)

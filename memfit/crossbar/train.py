@@ -46,7 +46,7 @@ from memfit.crossbar.layers import (
 )
 from memfit.crossbar.network import INPUT, Network
 
-__all__ = ["mlp", "small_cnn", "train", "softmax_cross_entropy", "builtin_network", "BUILTINS", "cache_dir"]
+__all__ = ["mlp", "small_cnn", "train", "softmax_cross_entropy", "backprop", "builtin_network", "BUILTINS", "cache_dir"]
 
 _ACT = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 
@@ -207,8 +207,49 @@ def _logits_node(net: Network) -> str:
     return out.inputs[0] if isinstance(out, Softmax) else net.output
 
 
+def backprop(net: Network, values: dict, labels: np.ndarray, layer_backward=None):
+    """Cross-entropy of a forward pass and the gradients of its layers, back to front.
+
+    Parameters
+    ----------
+    net : Network
+    values : dict
+        Every node's output of the forward pass (``Network.forward(..., return_all=True)``, or a
+        hardware forward such as the HWA or in-situ one).
+    labels : ndarray (batch,) int
+    layer_backward : callable, optional
+        ``(layer, inputs, output, d_output) -> (d_inputs, d_arrays)``; default the exact float
+        gradients (straight-through for quantizers).  In-situ training reads its matrix layers'
+        input gradients through the array here.
+
+    Returns
+    -------
+    loss : float
+        Mean cross-entropy [nats] of the logits.
+    logits : ndarray (batch, classes)
+    grads : dict (layer name, array name) -> ndarray
+    """
+    back = _backward_layer if layer_backward is None else layer_backward
+    logit_node = _logits_node(net)
+    logits = values[logit_node]
+    loss, dlogits = softmax_cross_entropy(logits, labels)
+    dval = {logit_node: dlogits}
+    grads = {}
+    names = [layer.name for layer in net.layers]
+    for layer in reversed(net.layers[: names.index(logit_node) + 1]):
+        if layer.name not in dval:
+            continue
+        dxs, dparams = back(layer, [values[s] for s in layer.inputs], values[layer.name], dval.pop(layer.name))
+        for src, dx in zip(layer.inputs, dxs):
+            if src != INPUT:
+                dval[src] = dval[src] + dx if src in dval else dx
+        for k, g in dparams.items():
+            grads[(layer.name, k)] = g
+    return loss, logits, grads
+
+
 def loss_and_gradients(net: Network, x: np.ndarray, labels: np.ndarray):
-    """Cross-entropy loss, the logits, and the gradient of every trainable array.
+    """Cross-entropy loss, the logits, and the gradient of every trainable array (see :func:`backprop`).
 
     Returns
     -------
@@ -216,25 +257,7 @@ def loss_and_gradients(net: Network, x: np.ndarray, labels: np.ndarray):
     logits : ndarray (batch, classes)
     grads : dict (layer name, array name) -> ndarray
     """
-    values = net.forward(x, return_all=True)
-    logit_node = _logits_node(net)
-    logits = values[logit_node]
-    loss, dlogits = softmax_cross_entropy(logits, labels)
-    dval = {logit_node: dlogits}
-    grads = {}
-    names = [layer.name for layer in net.layers]
-    stop = names.index(logit_node)
-    for layer in reversed(net.layers[: stop + 1]):
-        if layer.name not in dval:
-            continue
-        dxs, dparams = _backward_layer(layer, [values[s] for s in layer.inputs], values[layer.name],
-                                       dval.pop(layer.name))
-        for src, dx in zip(layer.inputs, dxs):
-            if src != INPUT:
-                dval[src] = dval[src] + dx if src in dval else dx
-        for k, g in dparams.items():
-            grads[(layer.name, k)] = g
-    return loss, logits, grads
+    return backprop(net, net.forward(x, return_all=True), labels)
 
 
 # ============================================================================ training

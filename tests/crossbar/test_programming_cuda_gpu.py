@@ -21,7 +21,6 @@ where numba-cuda and NVVM are installed but no GPU is.
 from __future__ import annotations
 
 import os
-import types as pytypes
 
 import numpy as np
 import pytest
@@ -29,6 +28,7 @@ import pytest
 from memfit import _gpu
 from memfit.crossbar import programming as pg
 from memfit.crossbar.device import CrossbarDevice
+from tests.reference import compile_ptx_sm90
 
 GPU = (not _gpu.simulator_enabled()) and _gpu.gpu_available()
 if not GPU and os.environ.get("MEMFIT_TEST_CUDA_PTX") != "1":
@@ -76,30 +76,15 @@ def test_write_verify_kernel_compiles_to_ptx(model_name, monkeypatch):
     As in tests/simulate/test_cuda_gpu.py, the current device's compute capability is stood
     in for through numba-cuda's internal hook ``numba.cuda.dispatcher.get_current_device``.
     """
-    if _gpu.simulator_enabled():
-        pytest.skip("not under the simulator")
-    cuda = pytest.importorskip("numba.cuda")
     from numba import types
 
-    import numba.cuda.dispatcher as cuda_dispatcher
     from memfit.crossbar import _cuda_programming
     from memfit.models import get_model
 
-    if not hasattr(cuda_dispatcher, "get_current_device"):
-        pytest.skip("this numba-cuda has no get_current_device hook")
-    monkeypatch.setattr(cuda_dispatcher, "get_current_device",
-                        lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
-    monkeypatch.setattr(_gpu, "_import_cuda", lambda: (cuda, None))
     m = get_model(model_name)
     f8, i8 = types.float64, types.int64
     a1, a2 = (types.Array(f8, d, "C") for d in (1, 2))
     sig = (a2, a2, a2, a2, a1, f8, f8, i8, f8, f8, f8, f8, f8, f8, f8, i8, types.boolean, a1,
            types.Array(i8, 1, "C"))
-    kernel = _cuda_programming.write_verify_kernel(m, m.n_states)
-    try:
-        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
-    except Exception as exc:
-        if "nvvm" in str(exc).lower() or "nvrtc" in str(exc).lower() or "libdevice" in str(exc).lower():
-            pytest.skip(f"NVVM toolchain not installed: {exc}")
-        raise
+    ptx = compile_ptx_sm90(monkeypatch, lambda: _cuda_programming.write_verify_kernel(m, m.n_states), sig)
     assert ".entry" in ptx

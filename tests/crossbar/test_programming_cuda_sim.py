@@ -22,6 +22,7 @@ import os
 import numpy as np
 import pytest
 
+from tests.crossbar.test_programming import ftj_device as _ftj_device
 from tests.reference import run_under_cuda_simulator
 
 from memfit import _gpu
@@ -44,16 +45,8 @@ def cudasim():
 
 
 def ftj_device(**wv):
-    """The FTJ compact model with a correlated d2d draw of G_on and V_a (as in test_programming.py)."""
-    scheme = {"tolerance": 0.02, "max_pulses": 100, "v_start": 0.5, "v_step": 0.02, "v_max": 2.0, "width": 1e-6,
-              "v_start_down": -0.4, "v_max_down": -1.9}
-    scheme.update(wv)
-    return CrossbarDevice(
-        g_min=8e-9, g_max=13e-9, read_voltage=0.3, model_name="ftj_athle2023", model_parameters={},
-        d2d={"parameters": {"G_on": {"distribution": "lognormal", "mean": 14e-9, "std": 0.3e-9},
-                            "V_a": {"distribution": "normal", "mean": 7.5, "std": 0.05}},
-             "correlation": {"names": ["G_on", "V_a"], "matrix": [[1.0, 0.3], [0.3, 1.0]]}},
-        write_verify=scheme, name="ftj-test")
+    """The FTJ device of test_programming.py (correlated d2d of G_on and V_a) with an asymmetric RESET ramp."""
+    return _ftj_device(**{"v_start_down": -0.4, "v_max_down": -1.9, **wv})
 
 
 def vteam_device():

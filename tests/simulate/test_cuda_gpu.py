@@ -19,13 +19,14 @@ kernel of every registered model to PTX for sm_90; ~0.5-5 min per model on
 from __future__ import annotations
 
 import os
-import types as pytypes
 
 import numpy as np
 import pytest
 
 from memfit import _gpu
 from memfit.models import available_models, get_model
+from tests.reference import compile_ptx_sm90
+
 from memfit.simulate import TestCircuit, parse_stimulus, simulate_batch, sine_sweep, triangle_sweep
 
 GPU = (not _gpu.simulator_enabled()) and _gpu.gpu_available()
@@ -108,31 +109,16 @@ def test_every_model_compiles_to_ptx(name, monkeypatch):
     device; without one, its compute capability is stood in for (internal
     hook ``numba.cuda.dispatcher.get_current_device``).
     """
-    if _gpu.simulator_enabled():
-        pytest.skip("not under the simulator")
-    cuda = pytest.importorskip("numba.cuda")
     from numba import types
 
-    import numba.cuda.dispatcher as cuda_dispatcher
     from memfit.simulate import _cuda
     from memfit.simulate._kernels import integrators as K
 
-    if not hasattr(cuda_dispatcher, "get_current_device"):
-        pytest.skip("this numba-cuda has no get_current_device hook")
-    monkeypatch.setattr(cuda_dispatcher, "get_current_device",
-                        lambda: pytypes.SimpleNamespace(compute_capability=(9, 0)))
-    monkeypatch.setattr(_gpu, "_import_cuda", lambda: (cuda, None))
     m = get_model(name)
     ny = m.n_states + (0 if m.port == "i(v)" else 1)
     method = K.SDIRK4 if m.stiff else K.DOPRI5
     f8, i8 = types.float64, types.int64
     a1, a2, a3 = (types.Array(f8, d, "C") for d in (1, 2, 3))
     sig = (i8, i8, a2, a1, a2, a2, a2, a2, a1, f8, a2, i8, a3, a3, types.Array(i8, 1, "C"), types.Array(i8, 2, "C"))
-    kernel = _cuda.batch_kernel(m, method, ny, 5)
-    try:
-        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
-    except Exception as exc:
-        if "nvvm" in str(exc).lower() or "nvrtc" in str(exc).lower() or "libdevice" in str(exc).lower():
-            pytest.skip(f"NVVM toolchain not installed: {exc}")
-        raise
+    ptx = compile_ptx_sm90(monkeypatch, lambda: _cuda.batch_kernel(m, method, ny, 5), sig)
     assert ".entry" in ptx
