@@ -13,15 +13,6 @@ from memfit.crossbar.data import load_digits  # noqa: E402
 from memfit.crossbar.train import builtin_network  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory):
-    """Built-in networks are cached in a temporary folder, not in the user's ~/.cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEMFIT_CACHE_DIR", str(tmp_path_factory.mktemp("memfit-cache")))
-    yield
-    mp.undo()
-
-
 def test_add_parsers_wires_into_a_parser():
     parser = argparse.ArgumentParser(prog="memfit")
     add_parsers(parser.add_subparsers(dest="command"))

@@ -13,15 +13,6 @@ from memfit.crossbar.network import Network
 from memfit.crossbar.train import builtin_network, mlp, train
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory):
-    """Built-in networks are cached in a temporary folder, not in the user's ~/.cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEMFIT_CACHE_DIR", str(tmp_path_factory.mktemp("memfit-cache")))
-    yield
-    mp.undo()
-
-
 def test_normalized_accuracy_by_hand():
     # eps = 0.10, eps_FP = 0.02, eps_chance = 0.9  ->  A* = 1 - 0.08 / 0.88
     assert ev.normalized_accuracy(0.90, 0.98, 10) == pytest.approx(1 - 0.08 / 0.88, rel=1e-15)

@@ -26,15 +26,6 @@ C_MIN, C_MAX = 1e-12, 100e-12  # biolek2013_memcapacitor defaults Clow, Chigh
 E_ADC = 3.06e-3 / 1.2e9  # Kull et al. 2013: P / f_s = FoM_W 2^ENOB = 2.55 pJ per conversion [J]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _private_cache(tmp_path_factory):
-    """Built-in networks are cached in a temporary folder, not in the user's ~/.cache."""
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEMFIT_CACHE_DIR", str(tmp_path_factory.mktemp("memfit-cache")))
-    yield
-    mp.undo()
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_digits()
