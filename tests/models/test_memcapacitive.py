@@ -340,6 +340,15 @@ def test_c4_random_stimuli_stay_in_the_window(values, span, beta, vt, b1, b2, x0
     assert np.all(np.isfinite(sim["q"])) and np.all(np.isfinite(sim.i))
 
 
+def test_c4_subnormal_drive_does_not_divide_by_zero():
+    """Hypothesis found it: a 5e-324 V sample made the port's finite-difference step underflow to 0."""
+    span = 6.103515625e-05
+    stim = arbitrary(np.linspace(0.0, span, 4), [0.0, 0.0, 0.0, 5e-324])
+    sim = simulate(C4, stim, params={"beta": 1e-3, "Vt": 0.0, "b1": 0.1, "b2": 1e-4}, x0={"x": 1e-12})
+    np.testing.assert_array_equal(sim["x"].to_numpy(), 1e-12)  # no drive, no change
+    assert np.all(np.isfinite(sim["q"])) and np.all(np.isfinite(sim.i))
+
+
 # ------------------------------------------------------------------------------ variability hooks
 @pytest.mark.nojit
 def test_draw_parameters_is_deterministic_and_has_the_documented_spread():

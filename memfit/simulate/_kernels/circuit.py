@@ -168,11 +168,15 @@ def _series_point(cur, x, p, src, mode, rs, icomp, vcomp):
     return vd, src, 0.0
 
 
+#: smallest finite-difference step: a subnormal drive or state (e.g. 5e-324 V) must not give h = 0
+_MIN_FD_STEP = 1e-290
+
+
 @njit(cache=True)
 def _partial_x(cur, x, u, p, k, scale):
     """d cur / d x_k by a central difference (step 6e-6 of the state's magnitude or scale)."""
     xk = x[k]
-    h = 6e-6 * max(abs(xk), scale)
+    h = max(6e-6 * max(abs(xk), scale), _MIN_FD_STEP)
     x[k] = xk + h
     q1 = cur(x, u, p)
     x[k] = xk - h
@@ -184,7 +188,7 @@ def _partial_x(cur, x, u, p, k, scale):
 @njit(cache=True)
 def _partial_u(cur, x, u, p, scale):
     """d cur / d u by a central difference (step 6e-6 of the drive's magnitude or scale)."""
-    h = 6e-6 * max(abs(u), scale)
+    h = max(6e-6 * max(abs(u), scale), _MIN_FD_STEP)
     return (cur(x, u + h, p) - cur(x, u - h, p)) / (2.0 * h)
 
 
