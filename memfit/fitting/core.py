@@ -423,8 +423,12 @@ def fit(
         stages.append(global_method)
 
     def local(p):
+        # x_scale="jac": trust-region steps scaled by the Jacobian's column norms (More 1978). The internal
+        # variables are already unit-free (log10 or value/scale), but their sensitivities still differ by
+        # decades on thermal models: with lmfit's fixed x_scale=1 the VO2 fit to the measured PKU sweep took
+        # 2460 evaluations (20 s) and ran out of any practical budget; with "jac" it converges in 193 (2 s).
         mini = lmfit.Minimizer(resid, p)
-        return mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev)
+        return mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
 
     res = local(pars)
     stages.append("least_squares")
