@@ -51,7 +51,7 @@ O_VDEV, O_I, O_VTERM, O_COMP, O_PORT = 0, 1, 2, 3, 4
 N_OUT = 5
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def source_value(seg, s, tau):
     """Source value of segment ``s`` at local time ``tau`` (seconds since the segment started) [V or A]."""
     if seg[s, _KIND] == 1.0:
@@ -139,9 +139,25 @@ def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _series_point(cur, x, p, src, mode, rs, icomp, vcomp):
-    """(v_dev, i, comp) of a conductive device behind R_s."""
+    """(v_dev, i, comp) of a conductive device behind R_s.
+
+    The common case -- a voltage source straight on the device, inside
+    compliance -- is inlined into the integrators; the port solves are not
+    (inlining them cost 40 s of compilation for no measurable gain).
+    """
+    if mode == 0.0 and (rs == 0.0 or src == 0.0):
+        i = cur(x, src, p)
+        if abs(i) <= icomp:
+            return src, i, 0.0
+    return _series_point_solved(cur, x, p, src, mode, rs, icomp, vcomp)
+
+
+@njit(cache=True)
+def _series_point_solved(cur, x, p, src, mode, rs, icomp, vcomp):
+    """:func:`_series_point` where the port equation must be solved (series resistance, compliance,
+    current source)."""
     comp = 0.0
     if mode == 0.0:  # voltage source
         if rs == 0.0 or src == 0.0:
@@ -213,7 +229,7 @@ def _chain_rule(cur, x, u, p, dx, nx, seg, s, tau, lo, hi):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """dy/dt of device + circuit at local time ``tau`` of segment ``s``, and the observables.
 
@@ -231,7 +247,7 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     return _eval_flux(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def circuit_observe(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """The observables only (what an output sample records); skips the state derivative where it
     is not needed for them (the series circuit)."""
@@ -249,7 +265,7 @@ def circuit_observe(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, h
     return circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _eval_series(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
     rs = circ[0]
     x = y[:nx]

@@ -114,7 +114,13 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 # ---------------------------------------------------------------------------
 # system right-hand side and output
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+# inline="always" (numba IR inlining) on the thin layers between a stage and the model kernels
+# (system_rhs -> circuit_eval/_eval_series -> _series_point's direct path, source_value): every call
+# boundary that passes the first-class model functions and eight arrays cost ~30-80 ns, more than the
+# VTEAM right-hand side itself.  Measured: integrator kernel 2.61 -> 1.56 ms on the VTEAM benchmark,
+# for ~10 s more cold compilation.  Inlining the port solves or the output recorder as well added
+# 20-40 s of compilation for < 10 %.
+@njit(cache=True, inline="always")
 def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=False):
     """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point.
 
