@@ -338,10 +338,21 @@ class DeviceModel:
         return {n: float(v) for n, v in zip(self.param_names, p)}
 
     # ----------------------------------------------------------------- states
-    def _resolve(self, b, p: np.ndarray) -> np.ndarray | float:
-        if isinstance(b, str):
-            return p[..., self._index[b]]
-        return float(b)
+    def _state_table(self, attr: str, p: np.ndarray) -> np.ndarray:
+        """``p.shape[:-1] + (n_states,)`` array of each state's ``attr`` (a number or a parameter name).
+
+        The constant entries are written as one broadcast row and only the parameter-dependent
+        columns one by one: column-by-column strided writes took 0.5 s for the 22-state FTJ on a
+        512x512 tile (262k rows), the broadcast row ~20 ms.
+        """
+        specs = [getattr(s, attr) for s in self.states]
+        row = np.array([np.nan if isinstance(b, str) else float(b) for b in specs])
+        out = np.empty(p.shape[:-1] + (self.n_states,))
+        out[...] = row
+        for k, b in enumerate(specs):
+            if isinstance(b, str):
+                out[..., k] = p[..., self._index[b]]
+        return out
 
     def state_bounds(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper state bounds for parameter vector(s) ``p``.
@@ -349,12 +360,8 @@ class DeviceModel:
         Returns arrays of shape ``p.shape[:-1] + (n_states,)``.
         """
         p = np.asarray(p, dtype=np.float64)
-        lead = p.shape[:-1]
-        lo = np.empty(lead + (self.n_states,))
-        hi = np.empty(lead + (self.n_states,))
-        for k, s in enumerate(self.states):
-            lo[..., k] = self._resolve(s.lower, p)
-            hi[..., k] = self._resolve(s.upper, p)
+        lo = self._state_table("lower", p)
+        hi = self._state_table("upper", p)
         if np.any(lo > hi):
             raise ParameterError(f"model {self.name!r}: a state's lower bound exceeds its upper bound for these parameters")
         return lo, hi
@@ -366,9 +373,7 @@ class DeviceModel:
         outside the state's bounds.
         """
         p = self.params() if p is None else np.asarray(p, dtype=np.float64)
-        x0 = np.empty(p.shape[:-1] + (self.n_states,))
-        for k, s in enumerate(self.states):
-            x0[..., k] = self._resolve(s.initial, p)
+        x0 = self._state_table("initial", p)
         lo, hi = self.state_bounds(p)
         for name, v in values.items():
             if name not in self.state_names:
