@@ -69,11 +69,32 @@ class _Problem:
         self.reweighted = False
         self.nfev = 0
         self.x0_fixed: dict[str, float] = {}
+        self.transforms: dict[str, tuple] = {}  # set by fit() from _build_params
+        self.user_expr = True  # a user-given expr (other parameters' values through lmfit); set by fit()
         # a record that knows its initial state (a simulation, a generated example file) says so in meta["x0"]
         self.x0_data = [
             {k: float(v) for k, v in (fd.record.meta.get("x0") or {}).items() if k in model.state_names}
             for fd in data
         ]
+
+    def value(self, pars, key: str) -> float:
+        """The physical value of fitted quantity ``key``, computed from its internal variable.
+
+        The same arithmetic as lmfit's expression (``10**v``, ``-10**v``, ``v*scale``) without
+        its interpreter, which cost more than the integration in a fit's objective and Jacobian;
+        a user's own ``expr`` for ``key`` is left to lmfit.
+        """
+        tr = self.transforms.get(key)
+        q = pars[key]
+        if tr is None or q.expr != tr[3]:
+            return q.value
+        iname, kind, scale, _ = tr
+        v = pars[iname].value
+        if kind == "pos":
+            return 10 ** v
+        if kind == "neg":
+            return -10 ** v
+        return v * scale
 
     def rows(self, pars) -> tuple[np.ndarray, np.ndarray]:
         """(P, X0): one model parameter row and one initial state per dataset."""
@@ -84,10 +105,10 @@ class _Problem:
         for d in range(nd):
             for k, name in enumerate(m.param_names):
                 key = _pname(name, d if name in self.per_dataset else None)
-                P[d, k] = pars[key].value if key in pars else self.fixed[name]
+                P[d, k] = self.value(pars, key) if key in pars else self.fixed[name]
             X0[d] = m.initial_state(P[d], **{**self.x0_data[d], **self.x0_fixed})
             for s in self.fit_x0:
-                X0[d, m.state_names.index(s)] = pars[_pname(f"x0_{s}", d)].value
+                X0[d, m.state_names.index(s)] = self.value(pars, _pname(f"x0_{s}", d))
         return P, X0
 
     def _rows_or_none(self, pars):
@@ -138,11 +159,13 @@ class _Problem:
             if v + h > p.max:
                 h = -h
             p.value = v + h
-            pars.update_constraints()
+            if self.user_expr:  # memfit's own expressions are evaluated by self.value, not lmfit
+                pars.update_constraints()
             rows_P.append(self._rows_or_none(pars))
             p.value = v
             steps.append(h)
-        pars.update_constraints()
+        if self.user_expr:
+            pars.update_constraints()
         for n in var_names:
             pars[n].value = base[n]
         cols = []
@@ -232,9 +255,10 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
         k = model.state_names.index(s)
         for d in range(nd):
             entries.append((_pname(f"x0_{s}", d), float(x0[k]), float(slo[k]), float(shi[k]), ""))
-    typical = {}
+    transforms = {}  # key -> (internal name, kind, scale, expression): see _Problem.value
     for key, value, lo, hi, log in entries:
         iname = _internal(key, log)
+        scale = 1.0
         if log == "pos":
             pars.add(iname, value=math.log10(value), min=math.log10(lo),
                      max=math.log10(hi) if math.isfinite(hi) else np.inf)
@@ -248,7 +272,7 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
             scale = max(abs(value), 0.1 * span if math.isfinite(span) else 0.0, 1e-300)
             pars.add(iname, value=value / scale, min=lo / scale, max=hi / scale)
             pars.add(key, expr=f"{iname}*{scale!r}")
-        typical[iname] = 1.0
+        transforms[key] = (iname, log, scale, pars[key].expr)
     for key, e in (expr or {}).items():
         if key not in pars or key.startswith(INTERNAL_PREFIXES):
             raise FitError(f"expr given for {key!r}, which is not a varied parameter; varied: "
@@ -257,7 +281,7 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
             if iname in pars:
                 pars[iname].set(vary=False)
         pars[key].set(expr=e)
-    return pars, fixed, typical
+    return pars, fixed, transforms
 
 
 def fit(
@@ -385,11 +409,12 @@ def fit(
     overlap = set(vary) & set(fix or {})
     if overlap:
         raise FitError(f"parameters {sorted(overlap)} are both varied and fixed")
-    pars, fixed, typical = _build_params(model, fds, vary, list(per_dataset), list(fit_x0), initial, fix, bounds,
+    pars, fixed, transforms = _build_params(model, fds, vary, list(per_dataset), list(fit_x0), initial, fix, bounds,
                                          expr)
     problem = _Problem(model, fds, vary, list(per_dataset), list(fit_x0), method, rtol, max_steps)
     problem.fixed = fixed
-    problem._typical = typical
+    problem.transforms = transforms
+    problem.user_expr = bool(expr)
     if x0:
         model.initial_state(model.params(fixed), **x0)  # validates names and bounds
         clash = set(x0) & set(fit_x0)

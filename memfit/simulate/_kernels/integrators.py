@@ -348,7 +348,8 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
     # stages are evaluated and its outputs inside a step recorded here, without the calls to
     # system_rhs / _record, whose array arguments cost more than the model (VTEAM: 3x faster)
     direct = ck == SERIES and n == nx and circ[0] == 0.0
-    direct_out = direct and X.shape[0] > 1 and OUT.shape[0] > 1
+    full_x = X.shape[0] > 1  # X / OUT: one row per output time, or only the latest (see _record)
+    full_out = OUT.shape[0] > 1
     limited = math.isfinite(circ[1])  # a current compliance: each stage checks the device current
     for j in range(n):
         y[j] = x0[j]
@@ -437,25 +438,27 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                             w = th * (DP_P[q, 0] + th * (DP_P[q, 1] + th * (DP_P[q, 2] + th * DP_P[q, 3])))
                             acc += K[q, j] * w
                         yd[j] = y[j] + h * acc
-                    if direct_out and seg[s, _MODE] == 0.0:
+                    if direct and seg[s, _MODE] == 0.0:
                         # the common case written out (no call: ~30 instead of ~190 ns per output, and
                         # a fit's objective records 1e4 outputs per evaluation); same values as _record
+                        kx = k_out if full_x else 0
                         for j in range(n):
                             v = yd[j]
                             if v < lo[j]:
                                 v = lo[j]
                             elif v > hi[j]:
                                 v = hi[j]
-                            X[k_out, j] = v
+                            X[kx, j] = v
                             scr_y[j] = v
                         u = source_value(seg, s, tout[k_out] - ta)
                         i = cur(scr_y, u, p)
                         if abs(i) <= circ[1] and math.isfinite(u):
-                            OUT[k_out, 0] = u
-                            OUT[k_out, 1] = i
-                            OUT[k_out, 2] = u + circ[0] * i
-                            OUT[k_out, 3] = 0.0
-                            OUT[k_out, 4] = i
+                            ko = k_out if full_out else 0
+                            OUT[ko, 0] = u
+                            OUT[ko, 1] = i
+                            OUT[ko, 2] = u + circ[0] * i
+                            OUT[ko, 3] = 0.0
+                            OUT[ko, 4] = i
                             k_out += 1
                             continue
                     _record(rhs, cur, ck, nx, yd, p, seg, s, tout[k_out] - ta, circ, lo, hi, k_out, X, OUT, scr_y,
