@@ -203,6 +203,24 @@ def standard_normals(shape, rng: np.random.Generator) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- fused input side
+@njit(cache=True, fastmath=True)
+def _abs_max(xr):
+    """max |xr| (fastmath: the max reduction vectorizes; exact all the same)."""
+    a = np.float32(0.0)
+    for i in range(xr.shape[0]):
+        a = max(a, abs(xr[i]))
+    return a
+
+
+@njit(cache=True, fastmath=True)
+def _sum_sq(v):
+    """sum v^2 in float32 (fastmath: vectorized, partial sums in another order than a plain loop)."""
+    acc = np.float32(0.0)
+    for i in range(v.shape[0]):
+        acc += v[i] * v[i]
+    return acc
+
+
 @njit(cache=True)
 def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_inv_step, lut, lut_k, xe, xsq):
     """Input side of one read of the rows ``rows`` of ``x`` (float32 (batch, in)).
@@ -212,7 +230,10 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
     (clip to ``+-in_bound``, round to multiples of ``dac_step``; skipped when ``dac`` is False) ->
     ``xe[k]`` = the read I-V at the DAC level (``lut[code + lut_k]`` when ``lut`` is not empty, else
     the level itself); ``xsq[k] = sum xq^2`` (for the weight noise).  Same float32 operations as
-    the numpy reference.
+    the numpy reference (the sum of squares up to the order of its partial sums).
+
+    One branch-free loop per case (DAC with/without the lookup table, no DAC): the per-element
+    branches kept the loops scalar (0.54 ms for a 256 x 512 batch).
     """
     n_in = x.shape[1]
     one = np.float32(1.0)
@@ -223,37 +244,34 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
     use_lut = lut.shape[0] > 0
     if first:
         for b in range(x.shape[0]):
-            a = np.float32(1.0)
+            a = one
             if abs_max:
-                a = np.float32(0.0)
-                for i in range(n_in):
-                    v = abs(x[b, i])
-                    if v > a:
-                        a = v
+                a = _abs_max(x[b])
                 if a == 0:
                     a = one
             alpha[b] = a
+    xq = np.empty(n_in, dtype=np.float32)
     for k in range(rows.shape[0]):
         b = rows[k]
         inv = one / alpha[b]
-        acc = np.float32(0.0)
+        xb = x[b]
+        xk = xe[k]
+        if not dac:
+            for i in range(n_in):
+                xk[i] = xb[i] * inv
+            xsq[k] = _sum_sq(xk)
+            continue
         for i in range(n_in):
-            v = x[b, i] * inv
-            if dac:
-                if v < lo:
-                    v = lo
-                elif v > hi:
-                    v = hi
-                q = np.rint(v * finv)
-                v = q * fstep
-                if use_lut:
-                    xe[k, i] = lut[int(q) + lut_k]
-                else:
-                    xe[k, i] = v
-            else:
-                xe[k, i] = v
-            acc += v * v
-        xsq[k] = acc
+            xq[i] = np.rint(min(max(xb[i] * inv, lo), hi) * finv)  # the DAC code
+        if use_lut:
+            for i in range(n_in):
+                xk[i] = lut[int(xq[i]) + lut_k]
+        for i in range(n_in):
+            xq[i] = xq[i] * fstep  # the DAC level
+        if not use_lut:
+            for i in range(n_in):
+                xk[i] = xq[i]
+        xsq[k] = _sum_sq(xq)
 
 
 # ----------------------------------------------------------------------------- fused output side
@@ -279,30 +297,41 @@ def finish_outputs(y, rows, cols, xsq, out_noise2, w_noise2, noise, state, adc, 
     on2 = np.float32(out_noise2)
     wn2 = np.float32(w_noise2)
     z = np.zeros(n_out, dtype=np.float32)
+    identity = n_out == out.shape[1]  # all output columns, in order (not a column block)?
+    for j in range(n_out):
+        if cols[j] != j:
+            identity = False
+            break
     for k in range(nr):
         b = rows[k]
-        std = np.float32(0.0)
-        if noise:
-            std = np.sqrt(on2 + wn2 * xsq[k])
         flag = False
         a = alpha[b]
         for s in range(S):
+            yk = y[s, k]
+            # one branch-free loop per step (noise, saturation check, ADC): the per-element
+            # branches kept a single loop scalar
             if noise:
+                std = np.sqrt(on2 + wn2 * xsq[k])
                 _fill(state, z, n_out)
-            for j in range(n_out):
-                v = y[s, k, j] + std * z[j]
-                if check_sat and abs(v) >= hi:
-                    flag = True
-                if adc:
-                    c = min(max(v, lo), hi)
-                    v = np.rint(c * finv) * fstep
-                y[s, k, j] = v
+                for j in range(n_out):
+                    yk[j] = yk[j] + std * z[j]
+            if check_sat and _abs_max(yk) >= hi:
+                flag = True
+            if adc:
+                for j in range(n_out):
+                    yk[j] = np.rint(min(max(yk[j], lo), hi) * finv) * fstep
         sat[k] = flag
         if S == 1:
             s0 = sig[0]
-            for j in range(n_out):
-                c = cols[j]
-                out[b, c] = np.float32(float(y[0, k, j]) * s0 * float(a) * float(colscale[c]))
+            if identity:  # contiguous: vectorizes (the indexed store did not; 6x slower)
+                yk = y[0, k]
+                ob = out[b]
+                for j in range(n_out):
+                    ob[j] = np.float32(float(yk[j]) * s0 * float(a) * float(colscale[j]))
+            else:
+                for j in range(n_out):
+                    c = cols[j]
+                    out[b, c] = np.float32(float(y[0, k, j]) * s0 * float(a) * float(colscale[c]))
         else:
             for j in range(n_out):
                 c = cols[j]
