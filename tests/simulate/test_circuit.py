@@ -65,11 +65,18 @@ def test_current_drive_respects_voltage_compliance():
     assert np.all(sim.i <= stim.value() + 1e-15)
 
 
-@pytest.mark.parametrize("method", ["dopri5", "sdirk4"])
-def test_memristor_in_circuit_matches_reference(method):
-    """Biolek memristor behind 2 kOhm and a 150 uA compliance vs SciPy Radau + brentq."""
+@pytest.mark.parametrize("method, rs", [
+    ("dopri5", 2e3), ("sdirk4", 2e3), ("dopri5", 0.0),
+    pytest.param("sdirk4", 0.0, marks=pytest.mark.xfail(strict=True, reason=(
+        "known defect: SDIRK4's error estimate misses the kink where a directly driven device enters "
+        "compliance (state error 5.9e-6 of its range, current 5.4e-5 at rtol 1e-10; DOPRI5 7.9e-9)"))),
+])
+def test_memristor_in_circuit_matches_reference(method, rs):
+    """Biolek memristor behind 2 kOhm (or directly on the source) and a 150 uA compliance vs SciPy
+    Radau + brentq.  Without the resistor DOPRI5 evaluates its stages and outputs in-line and hands
+    the steps that reach compliance to the general circuit code: both paths are checked here."""
     stim = sine_sweep(amplitude=1.5, frequency=1.0, cycles=2, points_per_cycle=200)
-    kw = dict(series_resistance=2e3, compliance=1.5e-4)
+    kw = dict(series_resistance=rs, compliance=1.5e-4)
     ref = scipy_reference("biolek2009", stim, **kw)
     sim = simulate("biolek2009", stim, method=method, rtol=1e-10, **kw)
     assert sim["compliance"].any()
