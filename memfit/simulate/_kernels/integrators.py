@@ -144,6 +144,19 @@ def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=F
     return True
 
 
+@njit(cache=True, inline="always")
+def _store_clamped(y, lo, hi, X, row, yy):
+    """``X[row] = yy = y`` clamped into ``[lo, hi]`` (the state an output sample records)."""
+    for j in range(y.shape[0]):
+        v = y[j]
+        if v < lo[j]:
+            v = lo[j]
+        elif v > hi[j]:
+            v = hi[j]
+        X[row, j] = v
+        yy[j] = v
+
+
 @njit(cache=True)
 def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT, yy, dy, ob):
     """Store the (clamped) state and the circuit observables of output time k.
@@ -152,16 +165,7 @@ def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT, yy, dy, 
     the latest value is kept).  ``yy``, ``dy``, ``ob`` are scratch arrays (no
     allocation per output: it cost more than the evaluation).
     """
-    n = y.shape[0]
-    ky = k if X.shape[0] > 1 else 0
-    for j in range(n):
-        v = y[j]
-        if v < lo[j]:
-            v = lo[j]
-        elif v > hi[j]:
-            v = hi[j]
-        X[ky, j] = v
-        yy[j] = v
+    _store_clamped(y, lo, hi, X, k if X.shape[0] > 1 else 0, yy)
     ko = k if OUT.shape[0] > 1 else 0
     if circuit_observe(rhs, cur, ck, nx, t, yy, p, seg, s, circ, dy, ob, lo, hi):
         for j in range(ob.shape[0]):
@@ -441,15 +445,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                     if direct and seg[s, _MODE] == 0.0:
                         # the common case written out (no call: ~30 instead of ~190 ns per output, and
                         # a fit's objective records 1e4 outputs per evaluation); same values as _record
-                        kx = k_out if full_x else 0
-                        for j in range(n):
-                            v = yd[j]
-                            if v < lo[j]:
-                                v = lo[j]
-                            elif v > hi[j]:
-                                v = hi[j]
-                            X[kx, j] = v
-                            scr_y[j] = v
+                        _store_clamped(yd, lo, hi, X, k_out if full_x else 0, scr_y)
                         u = source_value(seg, s, tout[k_out] - ta)
                         i = cur(scr_y, u, p)
                         if abs(i) <= circ[1] and math.isfinite(u):
