@@ -43,7 +43,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from memfit.simulate._kernels.circuit import SERIES, circuit_eval, circuit_observe, source_value  # noqa: F401
+from memfit.simulate._kernels.circuit import (  # noqa: F401
+    O_COMP,
+    SERIES,
+    circuit_eval,
+    circuit_observe,
+    source_value,
+)
 
 # segment table columns (see memfit.simulate.stimulus)
 _T0, _T1, _KIND, _A, _B, _C, _D, _MODE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -546,14 +552,22 @@ def _lu_solve(M, piv, b):
 
 @njit(cache=True)
 def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats,
-                ob, fj, yj, fs, dY):
-    """One SDIRK4 step; returns the error norm (inf when Newton failed).  ``fj, yj, fs, dY``: scratch."""
+                ob, fj, yj, fs, dY, h_kink):
+    """One SDIRK4 step; returns the error norm (inf when Newton failed).  ``fj, yj, fs, dY``: scratch.
+
+    A step longer than ``h_kink`` in which the circuit changes regime (the source enters or
+    leaves compliance: the right-hand side has a kink there) is rejected (error norm 16): the
+    embedded estimate misses a kink inside the step -- directly driven into compliance, the
+    state came out 5.9e-6 of its range off at rtol 1e-10 -- so the step is cut until the kink
+    sits in a step of at most ``h_kink``.
+    """
     n = y.shape[0]
     # finite-difference Jacobian at (t, y)
     f0 = F
     if not system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, f0, ob, lo, hi):
         return math.inf
     stats[ST_FEV] += 1
+    comp0 = ob[O_COMP]
     for j in range(n):
         yj[j] = y[j]
     for c in range(n):
@@ -610,6 +624,8 @@ def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, 
             return math.inf
         for j in range(n):
             K[st, j] = (Y[j] - base[j]) / (h * SD_GAMMA)
+    if ob[O_COMP] != comp0 and h > h_kink:  # ob: the last stage, at t + h
+        return 16.0
     for j in range(n):
         ynew[j] = Y[j]
         e = 0.0
@@ -664,6 +680,7 @@ def sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                               lo, hi)
         hmax = _max_step(seg, s, span)
         h = min(h, hmax)
+        h_kink = 1e-2 * math.sqrt(rtol) * span  # longest step accepted across a compliance kink
         rejected = False
         while t < tb:
             # next stop: the next output time inside the segment, or its end
@@ -682,7 +699,7 @@ def sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                 if h_try <= 1e-14 * span:
                     return STEP_UNDERFLOW
                 en = _sdirk_step(rhs, cur, ck, nx, t, h_try, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F,
-                                 M, piv, ynew, err, stats, ob, fj, yj, fs, dY)
+                                 M, piv, ynew, err, stats, ob, fj, yj, fs, dY, h_kink)
                 if en <= 1.0:
                     t = t_stop if last else t + h_try
                     for j in range(n):
