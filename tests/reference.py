@@ -8,6 +8,8 @@ Only the model's equations (the kernels' Python source) are shared.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
@@ -118,7 +120,6 @@ def run_under_cuda_simulator(test_file, min_passed: int) -> None:
     The simulator must be switched on before numba is imported, hence the subprocess.  Asserts that
     it passed, with at least ``min_passed`` tests and none skipped.
     """
-    import os
     import re
     import subprocess
     import sys
@@ -136,6 +137,19 @@ def run_under_cuda_simulator(test_file, min_passed: int) -> None:
     m = re.search(r"(\d+) passed", proc.stdout)
     assert m and int(m.group(1)) >= min_passed, tail
     assert "skipped" not in proc.stdout.splitlines()[-1], tail
+
+
+def cuda_simulator_module(runner: str):
+    """numba's CUDA module inside the ``NUMBA_ENABLE_CUDASIM=1`` subprocess that the test ``runner``
+    starts (see :func:`run_under_cuda_simulator`); skips the calling test everywhere else."""
+    import pytest
+
+    from memfit import _gpu
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        pytest.skip(f"runs in the NUMBA_ENABLE_CUDASIM=1 subprocess of {runner}")
+    assert _gpu.simulator_enabled()
+    return _gpu.cuda_module()
 
 
 def compile_ptx_sm90(monkeypatch, make_kernel, sig) -> str:

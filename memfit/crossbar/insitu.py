@@ -691,14 +691,10 @@ def train_insitu(network: Network, x, y, device, config="baseline-ftj", *, epoch
             tot += loss * idx.size
             correct += int((logits.argmax(axis=1) == y[idx]).sum())
             bar.update(1, f"epoch {epoch} loss {tot / (i + idx.size):.3f}")
-        row = {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n,
-               "pulses": int(sum(st.pulses for st in net.layers.values())), "seconds": time.perf_counter() - t0}
-        if x_val is not None:
-            row["val_accuracy"] = net.accuracy(x_val, y_val)
-        rows.append(row)
+        tr.end_epoch(rows, {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n,
+                            "pulses": int(sum(st.pulses for st in net.layers.values())),
+                            "seconds": time.perf_counter() - t0}, net, x_val, y_val, verbose)
         net.lr *= lr_decay
-        if verbose:
-            print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
     bar.close()
     net.network.meta["insitu_training"] = {
         "device": net.device.name, "config": net.config.name, "update": update, "scheme": scheme, "lr": lr,

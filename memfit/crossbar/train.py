@@ -338,15 +338,22 @@ def _epochs(net: Network, x, y, grad_fn, *, epochs, batch_size, lr, weight_decay
             opt.step(params, grads)
             tot += loss * idx.size
             correct += int((logits.argmax(axis=1) == y[idx]).sum())
-        row = {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n}
-        if x_val is not None:
-            row["val_accuracy"] = net.accuracy(x_val, y_val)
-        rows.append(row)
+        end_epoch(rows, {"epoch": epoch, "loss": tot / n, "train_accuracy": correct / n}, net, x_val, y_val,
+                  verbose)
         opt.lr *= lr_decay
-        if verbose:
-            print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
     bar.close()
     return rows, n
+
+
+def end_epoch(rows: list, row: dict, net, x_val, y_val, verbose: bool) -> None:
+    """Close one training epoch's table row: validation accuracy (when validation data is given),
+    appended to ``rows`` and printed when ``verbose``.  Shared by float/hardware-aware training
+    and training on the array (:mod:`memfit.crossbar.insitu`)."""
+    if x_val is not None:
+        row["val_accuracy"] = net.accuracy(x_val, y_val)
+    rows.append(row)
+    if verbose:
+        print("  ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
 
 
 def train(net: Network, x: np.ndarray, y: np.ndarray, epochs: int = 20, batch_size: int = 64, lr: float = 1e-3,

@@ -21,7 +21,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.reference import run_under_cuda_simulator
+from tests.reference import cuda_simulator_module, run_under_cuda_simulator
 
 from memfit import _gpu
 from memfit.errors import ParameterError
@@ -37,10 +37,7 @@ VTEAM = dict(R_on=1e3, R_off=1e5, k_off=0.35, k_on=-0.35, v_off=0.3, v_on=-0.3, 
 
 @pytest.fixture
 def cudasim():
-    if not SIM:
-        pytest.skip("runs in the NUMBA_ENABLE_CUDASIM=1 subprocess of test_cuda_kernels_under_the_simulator")
-    assert _gpu.simulator_enabled()
-    return _gpu.cuda_module()
+    return cuda_simulator_module("test_cuda_kernels_under_the_simulator")
 
 
 def _rows(model, n, base=None, name=None, lo=0.8, hi=1.2):
