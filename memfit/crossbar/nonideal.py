@@ -263,15 +263,14 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
             continue
         for i in range(n_in):
             xq[i] = np.rint(min(max(xb[i] * inv, lo), hi) * finv)  # the DAC code
+        level = xk  # what the rows pass: the DAC level itself, or its read I-V by lookup
         if use_lut:
             for i in range(n_in):
                 xk[i] = lut[int(xq[i]) + lut_k]
+            level = xq
         for i in range(n_in):
-            xq[i] = xq[i] * fstep  # the DAC level
-        if not use_lut:
-            for i in range(n_in):
-                xk[i] = xq[i]
-        xsq[k] = _sum_sq(xq)
+            level[i] = xq[i] * fstep
+        xsq[k] = _sum_sq(level)
 
 
 # ----------------------------------------------------------------------------- fused output side
@@ -306,12 +305,12 @@ def finish_outputs(y, rows, cols, xsq, out_noise2, w_noise2, noise, state, adc, 
         b = rows[k]
         flag = False
         a = alpha[b]
+        std = np.sqrt(on2 + wn2 * xsq[k]) if noise else np.float32(0.0)
         for s in range(S):
             yk = y[s, k]
             # one branch-free loop per step (noise, saturation check, ADC): the per-element
             # branches kept a single loop scalar
             if noise:
-                std = np.sqrt(on2 + wn2 * xsq[k])
                 _fill(state, z, n_out)
                 for j in range(n_out):
                     yk[j] = yk[j] + std * z[j]

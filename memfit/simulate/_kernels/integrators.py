@@ -141,13 +141,20 @@ def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=F
     """
     if not circuit_eval(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi):
         return False
+    _saturate(y, dy, lo, hi, nx, beyond)
+    return True
+
+
+@njit(cache=True, inline="always")
+def _saturate(y, dy, lo, hi, nx, beyond):
+    """Zero the rate of each device state that sits on (``beyond``: on or past) the bound it is
+    pushed into (see :func:`system_rhs`)."""
     for j in range(nx):
         if beyond:
             if (y[j] <= lo[j] and dy[j] < 0.0) or (y[j] >= hi[j] and dy[j] > 0.0):
                 dy[j] = 0.0
         elif (y[j] == lo[j] and dy[j] < 0.0) or (y[j] == hi[j] and dy[j] > 0.0):
             dy[j] = 0.0
-    return True
 
 
 @njit(cache=True, inline="always")
@@ -416,9 +423,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                     u = source_value(seg, s, tau)
                     if math.isfinite(u) and (not limited or abs(cur(tmp, u, p)) <= circ[1]):
                         rhs(tmp, u, seg[s, _T0] + tau, p, K[st])
-                        for j in range(n):
-                            if (tmp[j] == lo[j] and K[st, j] < 0.0) or (tmp[j] == hi[j] and K[st, j] > 0.0):
-                                K[st, j] = 0.0
+                        _saturate(tmp, K[st], lo, hi, n, False)
                         comp_end = 0.0
                         continue
                 if not system_rhs(rhs, cur, ck, nx, tau, tmp, p, seg, s, circ, K[st], ob, lo, hi):
