@@ -368,7 +368,7 @@ class AnalogMatrix:
         lut = self._lut if self._lut is not None else np.zeros(0, dtype=f32)
         lut_k = int(self._lut_k) if self._lut is not None else 0
         noise = cfg.out_noise > 0 or cfg.w_noise > 0
-        rstate = nl.seed_state(self.rng) if noise else np.ones(4, dtype=np.uint64)
+        rstate = nl.seed_stream(self.rng) if noise else np.zeros(nl.STREAM_WORDS, dtype=np.uint64)
         adc = cfg.adc_bits is not None
         astep = 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0
         bm = adc and cfg.bound_management == "iterative"

@@ -66,15 +66,31 @@ def test_in_kernel_normals_are_standard_normal():
     assert abs(z.mean()) < 3e-3 and z.std() == pytest.approx(1.0, abs=2e-3)
     assert stats.kstest(z[:200_000], "norm").pvalue > 1e-3
     assert stats.skew(z) == pytest.approx(0.0, abs=0.01) and stats.kurtosis(z) == pytest.approx(0.0, abs=0.02)
-    # the tail beyond the ziggurat's base strip (r = 3.654) and the wedges have the right mass
-    for t in (1.0, 2.5, 3.654, 4.5):
+    # the tails have the right mass (the polynomial log and sine/cosine of the Box-Muller pairs)
+    for t in (1.0, 2.5, 3.654, 4.5, 5.0):
         p = np.mean(np.abs(z) > t)
         expect = 2 * stats.norm.sf(t)
         assert abs(p - expect) < 5 * np.sqrt(expect / z.size) + 1e-7, t
+    # the two normals of a pair (first and second half of a block) are independent: no correlation
+    # of the values, nor of their squares (which share the pair's radius)
+    pairs = nl.FILL_PAIRS
+    blocks = z[: z.size // (2 * pairs) * 2 * pairs].reshape(-1, 2, pairs)
+    a, b = blocks[:, 0].ravel(), blocks[:, 1].ravel()
+    tol = 5 / np.sqrt(a.size)
+    assert abs(np.corrcoef(a, b)[0, 1]) < tol and abs(np.corrcoef(a * a, b * b)[0, 1]) < tol
+    # and the angle is uniform: the pair's polar angle falls in each octant equally often
+    octant = np.floor((np.arctan2(b, a) + np.pi) / (np.pi / 4)).astype(int) % 8
+    counts = np.bincount(octant, minlength=8)
+    assert stats.chisquare(counts).pvalue > 1e-3
     # fresh draws each call, reproducible from the seed
     a = nl.standard_normals(1000, np.random.default_rng(5))
     assert np.array_equal(a, nl.standard_normals(1000, np.random.default_rng(5)))
     assert not np.array_equal(a, nl.standard_normals(1000, np.random.default_rng(6)))
+    # bit for bit whatever the buffer's alignment (which elements the vectorized loop body takes)
+    for off in range(1, 9):
+        buf = np.empty(1000 + off, dtype=np.float32)[off:]
+        nl._fill_normals(nl.seed_stream(np.random.default_rng(5)), buf)
+        assert np.array_equal(buf, a), off
 
 
 @pytest.mark.parametrize("changes", [{}, {"bit_slicing": {"binary": 2, "analog": 1}}, {"tile_size": (128, 96)}])
