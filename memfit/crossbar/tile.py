@@ -368,7 +368,8 @@ class AnalogMatrix:
         lut = self._lut if self._lut is not None else np.zeros(0, dtype=f32)
         lut_k = int(self._lut_k) if self._lut is not None else 0
         noise = cfg.out_noise > 0 or cfg.w_noise > 0
-        rstate = nl.seed_stream(self.rng) if noise else np.zeros(nl.STREAM_WORDS, dtype=np.uint64)
+        rstate = nl.seed_stream(self.rng) if noise else None
+        no_noise = np.zeros((0, 0, 0), dtype=f32)
         adc = cfg.adc_bits is not None
         astep = 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0
         bm = adc and cfg.bound_management == "iterative"
@@ -393,7 +394,8 @@ class AnalogMatrix:
                 blocked = blocks[0] is not None
             if not blocked:
                 y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
-                nl.finish_outputs(y, rows, all_cols, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, noise, rstate, adc,
+                z = nl.draw_normals(rstate, y.shape) if noise else no_noise
+                nl.finish_outputs(y, rows, all_cols, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, z, adc,
                                   float(cfg.out_bound), astep, 1.0 / astep, check, sig, sig32, alpha, colscale, res,
                                   sat)
             else:
@@ -409,8 +411,9 @@ class AnalogMatrix:
                     wb = w_sorted[:, :, a:b]
                     y = (xa @ wb[0])[None] if S == 1 else np.matmul(xa[None], wb)
                     sb = np.zeros(alive.shape[0], dtype=np.bool_)
+                    z = nl.draw_normals(rstate, y.shape) if noise else no_noise
                     nl.finish_outputs(y, rows[alive], order[a:b], xsq[alive], cfg.out_noise ** 2, cfg.w_noise ** 2,
-                                      noise, rstate, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig, sig32,
+                                      z, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig, sig32,
                                       alpha, colscale, res, sb)
                     if sb.any():
                         sat[alive[sb]] = True
