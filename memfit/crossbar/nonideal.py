@@ -274,7 +274,7 @@ def draw_normals(state: np.ndarray, shape) -> np.ndarray:
 def seed_stream(rng: np.random.Generator) -> np.ndarray:
     """A fresh normal-stream state for :func:`_fill`: a SplitMix64 key drawn from ``rng`` and the
     word counter 0 (``STREAM_WORDS`` uint64)."""
-    return np.array([rng.integers(0, 2 ** 64, dtype=np.uint64), 0], dtype=np.uint64)
+    return np.array([rng.bit_generator.random_raw(), 0], dtype=np.uint64)  # (integers(): 4x slower)
 
 
 def standard_normals(shape, rng: np.random.Generator) -> np.ndarray:
@@ -342,6 +342,7 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
     fstep = np.float32(dac_step)
     finv = np.float32(dac_inv_step)
     use_lut = lut.shape[0] > 0
+    k32 = np.int32(lut_k)
     row = np.empty(n_in, dtype=np.float32)
     code = np.empty(n_in, dtype=np.int32)
     box = np.empty(1, dtype=np.int32)
@@ -374,8 +375,8 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
             isq += c * c
         xsq[k] = np.float32(isq) * (fstep * fstep)
         if use_lut:  # what the rows pass: the read I-V at the DAC level, by lookup
-            for i in range(n_in):
-                xk[i] = lut[code[i] + lut_k]
+            for i in range(n_in):  # an unsigned index: no negative-index wrap-around test
+                xk[i] = lut[np.uint32(code[i] + k32)]
         else:  # the DAC level itself
             for i in range(n_in):
                 xk[i] = np.float32(code[i]) * fstep

@@ -88,6 +88,8 @@ class _Tile:
         self.sat_fraction = 0.0
         self._bm_for = None
         self._bm_blocks = None
+        self._fused_for = None
+        self._fused = None
 
     def invalidate(self):
         self._cache_t = None
@@ -356,10 +358,17 @@ class AnalogMatrix:
         from memfit.crossbar import nonideal as nl
 
         cfg = self.config
-        weff, _, drift_alpha, _ = self._state(tile, t)
+        state = self._state(tile, t)
+        weff, _, drift_alpha, _ = state
         B, n_in = x.shape
         S, n_out = weff.shape[0], weff.shape[2]
         f32 = np.float32
+        if tile._fused_for is not state:  # per-tile constants of the kernels, once per state
+            sig = np.ascontiguousarray(tile.significance, dtype=np.float64)
+            tile._fused = ((tile.scale / drift_alpha).astype(f32), sig, sig.astype(f32),
+                           np.arange(n_out, dtype=np.intp))
+            tile._fused_for = state
+        colscale, sig, sig32, all_cols = tile._fused
         alpha = np.empty(B, dtype=f32)
         rows = np.arange(B, dtype=np.intp)
         res = np.empty((B, n_out), dtype=f32)
@@ -373,10 +382,6 @@ class AnalogMatrix:
         adc = cfg.adc_bits is not None
         astep = 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0
         bm = adc and cfg.bound_management == "iterative"
-        colscale = (tile.scale / drift_alpha).astype(f32)
-        sig = np.ascontiguousarray(tile.significance, dtype=np.float64)
-        sig32 = sig.astype(f32)
-        all_cols = np.arange(n_out, dtype=np.intp)
         blocks = None
         for it in range(cfg.max_bm_iterations + 1):
             nr = rows.shape[0]
@@ -421,7 +426,7 @@ class AnalogMatrix:
                         if alive.shape[0] == 0:
                             break
             if check and it == 0:
-                tile.sat_fraction = float(sat.mean()) if nr else 0.0
+                tile.sat_fraction = np.count_nonzero(sat) / nr if nr else 0.0
             if not check or not sat.any():
                 break
             rows = rows[sat]
