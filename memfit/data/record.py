@@ -40,14 +40,15 @@ class Record:
     required = ("t", "v", "i")
 
     def __init__(self, frame: pd.DataFrame, meta: dict[str, Any] | None = None):
-        missing = [c for c in self.required if c not in frame.columns]
+        names = frame.columns.tolist()  # (membership tests on the Index build a hash table per frame)
+        missing = [c for c in self.required if c not in names]
         if missing:
             raise ValueError(f"{type(self).__name__} needs columns {missing}")
         self.frame = frame
         self.meta = dict(meta or {})
         units = dict(COLUMN_UNITS)
         units.update(self.meta.get("units", {}))
-        self.meta["units"] = {c: units.get(c, "") for c in frame.columns}
+        self.meta["units"] = {c: units.get(c, "") for c in names}
 
     # -------------------------------------------------------------- access
     def __getitem__(self, key):

@@ -218,6 +218,12 @@ class DeviceModel:
         kernels then take the current in the ``v`` argument).  Charge and
         flux become circuit states; the current (voltage) follows from them,
         never from differentiating them numerically.
+    voltage_thresholds : sequence of (str, float)
+        Device voltages at which the state equation has a kink (an unsmoothed
+        switching threshold), as ``(parameter name, sign)``: the threshold is
+        ``sign * p[name]`` [V].  When the source drives the device directly,
+        the integrators stop there (:func:`memfit.simulate.stimulus.split_at_levels`),
+        as at pulse edges; empty for smooth models.
     """
 
     name: str
@@ -232,6 +238,7 @@ class DeviceModel:
     stiff: bool = False
     sign_convention: str = ""
     port: str = "i(v)"
+    voltage_thresholds: tuple = ()
     _index: Mapping[str, int] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -251,10 +258,19 @@ class DeviceModel:
         if clash:
             raise ModelError(f"model {self.name!r}: state names {sorted(clash)} clash with result columns")
         object.__setattr__(self, "_index", {n: k for k, n in enumerate(names)})
+        object.__setattr__(self, "voltage_thresholds", tuple((str(n), float(sg)) for n, sg in self.voltage_thresholds))
+        for n, sg in self.voltage_thresholds:
+            if n not in self._index or self.parameters[self._index[n]].unit != "V" or sg not in (1.0, -1.0):
+                raise ModelError(f"model {self.name!r}: voltage threshold ({n!r}, {sg:g}) must name a parameter in V "
+                                 f"with sign +1 or -1")
         for s in self.states:
             for b in (s.lower, s.upper, s.initial):
                 if isinstance(b, str) and b not in self._index:
                     raise ModelError(f"model {self.name!r}: state {s.name!r} refers to unknown parameter {b!r}")
+
+    def threshold_voltages(self, p: np.ndarray) -> np.ndarray:
+        """The kink voltages [V] of :attr:`voltage_thresholds` for the parameter vector ``p``."""
+        return np.array([sg * float(p[self._index[n]]) for n, sg in self.voltage_thresholds], dtype=np.float64)
 
     # ------------------------------------------------------------------ names
     @property

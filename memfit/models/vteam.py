@@ -48,12 +48,15 @@ Windows ``f``
 
 The thresholds are not smoothed: g is continuous at v_off and v_on (the
 bracket vanishes there) for every alpha > 0, only its slope jumps (for
-alpha <= 1), so the published model is used exactly.  ``dopri5`` resolves
-such kinks to its tolerance; ``sdirk4``'s embedded error estimate can
-underrate a kink that one step straddles (about 1e-6 relative current error
-on a 1 Hz sweep with alpha = 1 at rtol = 1e-10; see the Yakopcic tests for the
-C0 case), so prefer ``dopri5`` -- the default for these non-stiff models --
-when the threshold crossings matter at that level.  Powers are evaluated only
+alpha <= 1), so the published model is used exactly.  A step that straddles a
+kink loses the integrator's order (and ``sdirk4``'s embedded estimate can
+underrate it: about 1e-6 relative current error on a 1 Hz sweep with alpha = 1
+at rtol = 1e-10).  The models therefore declare both thresholds
+(``voltage_thresholds``): when the source drives the device directly, the
+integrators stop at the crossing times, as at pulse edges, and the error
+follows the tolerance again.  Behind a series resistor the device voltage is
+not known in advance and the crossings are not cut; prefer ``dopri5`` there
+when they matter at that level.  Powers are evaluated only
 inside their active branch (no NaN for fractional alpha), in log form with a
 capped exponent (no overflow at absurd bias).
 
@@ -166,6 +169,8 @@ _P_BIOLEK = Parameter("p", "1", 10.0, 1.0, 50.0, "Biolek window exponent (steepn
 
 _SIGN = "v > v_off > 0 moves x towards 1 (OFF, R_off); v < v_on < 0 moves x towards 0 (ON, R_on)"
 _STIMULUS = "sine(amplitude=1.0, f=50e6, cycles=2)"
+#: g(v) has kinks at both thresholds (continuous, not smoothed): integrator breakpoints under direct drive
+_THRESHOLDS = (("v_off", 1.0), ("v_on", 1.0))
 
 vteam = register(
     DeviceModel(
@@ -179,6 +184,7 @@ vteam = register(
         doc=__doc__,
         default_stimulus=_STIMULUS,
         sign_convention=_SIGN,
+        voltage_thresholds=_THRESHOLDS,
     )
 )
 
@@ -194,6 +200,7 @@ vteam_exp = register(
         doc=__doc__,
         default_stimulus=_STIMULUS,
         sign_convention=_SIGN,
+        voltage_thresholds=_THRESHOLDS,
     )
 )
 
@@ -209,5 +216,6 @@ vteam_biolek = register(
         doc=__doc__,
         default_stimulus=_STIMULUS,
         sign_convention=_SIGN,
+        voltage_thresholds=_THRESHOLDS,
     )
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import weakref
 from dataclasses import asdict, dataclass
 from typing import Mapping, Sequence
 
@@ -24,7 +25,7 @@ from memfit.models.registry import get_model
 from memfit.simulate import _compile
 from memfit.simulate._kernels import circuit as _c
 from memfit.simulate._kernels import integrators as _k
-from memfit.simulate.stimulus import Stimulus, parse_stimulus
+from memfit.simulate.stimulus import Stimulus, parse_stimulus, split_at_levels
 
 METHODS = {"dopri5": _k.DOPRI5, "sdirk4": _k.SDIRK4}
 _STATUS_TEXT = {
@@ -370,6 +371,7 @@ class Simulator:
         self._kernels = _compile.kernels(self.model)
         self._single = _compile.single()
         self._batch = _compile.batch()
+        self._segments = {}  # integration segment tables by threshold voltages (_integration_segments)
 
     def run(self, p: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Simulate parameter vector ``p`` from state ``x0`` (default: the model's)."""
@@ -383,7 +385,8 @@ class Simulator:
         OUT = np.full((M, _c.N_OUT), np.nan)
         stats = np.zeros(3, dtype=np.int64)
         rhs, cur = self._kernels
-        status = self._single(rhs, cur, self.method, self.kind, m.n_states, stim.segments, stim.t, Y0[0], P[0], LO[0],
+        seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
+        status = self._single(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0[0], P[0], LO[0],
                               HI[0], self._circ, self.rtol, ATOL[0], self.max_steps, X, OUT, stats)
         if status != _k.OK:
             done = np.isfinite(OUT[:, _c.O_VDEV])
@@ -403,16 +406,52 @@ class Simulator:
         OUT = np.full((N, M, _c.N_OUT), np.nan)
         STATUS = np.zeros(N, dtype=np.int64)
         STATS = np.zeros((N, 3), dtype=np.int64)
+        seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
         if self.backend == "cuda":
             from memfit.simulate import _cuda
 
-            _cuda.run_batch(m, self.method, self.kind, m.n_states, stim.segments, stim.t, Y0, P, LO, HI, self._circ,
+            _cuda.run_batch(m, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
                             self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
             return OUT, STATUS
         rhs, cur = self._kernels
-        self._batch(rhs, cur, self.method, self.kind, m.n_states, stim.segments, stim.t, Y0, P, LO, HI, self._circ,
+        self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
                     self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
         return OUT, STATUS
+
+
+def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stimulus, P: np.ndarray,
+                          cache: dict | None = None) -> np.ndarray:
+    """The segment table the integrators run on, for parameter rows ``P``.
+
+    The stimulus's own table, cut at the model's threshold voltages
+    (:attr:`DeviceModel.voltage_thresholds`) when the source drives the device directly (the
+    series circuit without a series resistor: the device voltage is then the source's, whose
+    crossing times are known) and the rows have at most ``_MAX_CUT_LEVELS`` distinct thresholds
+    between them (a finite-difference Jacobian's batch has a few; a cut at another row's threshold
+    only costs a restart).  Outputs are unchanged: the cuts are extra integrator breakpoints, not
+    output times.  ``cache`` (a dict) keeps the last few tables by threshold values (a fit calls
+    this once per objective evaluation); by default a cache kept per stimulus object.
+    """
+    if not model.voltage_thresholds or kind != _c.SERIES or circ.series_resistance != 0:
+        return stim.segments
+    signs = np.array([sg for _, sg in model.voltage_thresholds])
+    levels = np.unique(P[:, [model._index[n] for n, _ in model.voltage_thresholds]] * signs)
+    if levels.size > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
+        return stim.segments
+    key = tuple(levels.tolist())
+    if cache is None:
+        cache = _SPLIT_CACHE.setdefault(stim, {})
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = split_at_levels(stim.segments, levels)
+    return cache[key]
+
+
+#: most distinct threshold voltages a batch is cut at
+_MAX_CUT_LEVELS = 16
+#: cut segment tables per stimulus (weak: gone with the stimulus) and threshold voltages
+_SPLIT_CACHE: "weakref.WeakKeyDictionary[Stimulus, dict]" = weakref.WeakKeyDictionary()
 
 
 def _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI):
@@ -529,8 +568,9 @@ def simulate(
     stats = np.zeros(3, dtype=np.int64)
     rhs, cur = _compile.kernels(model)
     run = _compile.single()
+    seg = _integration_segments(model, su.ckind, su.circuit, stim, su.P)
     t0 = time.perf_counter()
-    status = run(rhs, cur, su.method, su.ckind, su.nx, stim.segments, stim.t, su.Y0[0], su.P[0], su.LO[0], su.HI[0],
+    status = run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, su.Y0[0], su.P[0], su.LO[0], su.HI[0],
                  su.circuit.as_array(), float(rtol), su.ATOL[0], int(max_steps), X, OUT, stats)
     wall = time.perf_counter() - t0
     if status != _k.OK:
@@ -642,18 +682,19 @@ def simulate_batch(
     OUT = np.full((N, mo, _c.N_OUT), np.nan)
     STATUS = np.zeros(N, dtype=np.int64)
     STATS = np.zeros((N, 3), dtype=np.int64)
+    seg = _integration_segments(model, su.ckind, su.circuit, stim, su.P)
     if be == "cuda":
         from memfit.simulate import _cuda
 
         t0 = time.perf_counter()
-        _cuda.run_batch(model, su.method, su.ckind, su.nx, stim.segments, stim.t, su.Y0, su.P, su.LO, su.HI,
+        _cuda.run_batch(model, su.method, su.ckind, su.nx, seg, stim.t, su.Y0, su.P, su.LO, su.HI,
                         su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS, dtype=dt)
         wall = time.perf_counter() - t0
     else:
         rhs, cur = _compile.kernels(model)
         run = _compile.batch()
         t0 = time.perf_counter()
-        run(rhs, cur, su.method, su.ckind, su.nx, stim.segments, stim.t, su.Y0, su.P, su.LO, su.HI,
+        run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, su.Y0, su.P, su.LO, su.HI,
             su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS)
         wall = time.perf_counter() - t0
     failed = np.nonzero(STATUS)[0]

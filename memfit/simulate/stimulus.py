@@ -213,6 +213,97 @@ class Stimulus:
 # ---------------------------------------------------------------------------
 # builders
 # ---------------------------------------------------------------------------
+def split_at_levels(segments: np.ndarray, levels) -> np.ndarray:
+    """The segment table with voltage-mode segments cut where the waveform crosses ``levels`` [V].
+
+    A model whose state equation has a kink at a device voltage (a switching threshold: VTEAM's
+    ``v_off``/``v_on``, Yakopcic's ``Vp``/``-Vn``) makes a Runge-Kutta step that straddles the
+    crossing lose its order: the error estimate misjudges it and the integrator needs much tighter
+    tolerances for the same accuracy.  When the source drives the device directly, the crossing
+    times are those of the source, known in closed form for every segment kind, and cutting the
+    segments there makes them integrator breakpoints, like pulse edges (Hairer, Norsett & Wanner,
+    *Solving ODEs I*, sec. II.6: restart at discontinuities).
+
+    Parameters
+    ----------
+    segments : (n, 8) ndarray
+        Segment table (``SEG_*`` columns).
+    levels : sequence of float
+        Voltages [V]; current-mode segments are not cut.
+
+    Returns
+    -------
+    ndarray
+        The same waveform as a segment table with the cuts (the input itself when there are none).
+        Crossings within ``1e-9`` of a segment's span of its ends are not cut.  Only the integrators
+        see this table; the stimulus, its output times and its segment indices are unchanged.
+    """
+    seg = segments
+    n = seg.shape[0]
+    levels = [float(v) for v in levels if math.isfinite(v)]
+    if not levels or n == 0:
+        return seg
+    t0, t1, a, b = seg[:, SEG_T0], seg[:, SEG_T1], seg[:, SEG_A], seg[:, SEG_B]
+    span = t1 - t0
+    volt = seg[:, SEG_MODE] == MODE_VOLTAGE
+    lin = volt & (seg[:, SEG_KIND] == KIND_LINEAR)
+    ks, ts = [], []
+    for lv in levels:  # linear: one crossing where the level lies strictly between the end values
+        m = lin & ((lv - a) * (lv - b) < 0)
+        idx = np.nonzero(m)[0]
+        ks.append(idx)
+        ts.append(t0[idx] + (lv - a[idx]) / (b[idx] - a[idx]) * span[idx])
+    sk = np.nonzero(volt & (seg[:, SEG_KIND] == KIND_SINE) & (b != 0) & (seg[:, SEG_C] > 0))[0]
+    if sk.size:  # a + b sin(2 pi c tau + d) = level: tau = (phase + 2 pi j - d) / (2 pi c), 0 < tau < span
+        c, d, sp = seg[sk, SEG_C], seg[sk, SEG_D], span[sk]
+        j = np.arange(int(np.max(c * sp)) + 3)  # enough turns for the longest arc
+        for lv in levels:
+            r = (lv - a[sk]) / b[sk]
+            ok = (r > -1.0) & (r < 1.0)
+            asn = np.arcsin(np.where(ok, r, 0.0))
+            for phase in (asn, np.pi - asn):
+                first = np.ceil((d - phase) / (2.0 * np.pi))  # phase + 2 pi first >= d
+                tau = (phase[:, None] + 2.0 * np.pi * (first[:, None] + j[None, :]) - d[:, None]) / (
+                    2.0 * np.pi * c[:, None])
+                hit = ok[:, None] & (tau > 0) & (tau < sp[:, None])
+                rows, cols = np.nonzero(hit)
+                ks.append(sk[rows])
+                ts.append(t0[sk[rows]] + tau[rows, cols])
+    k = np.concatenate(ks).astype(np.intp)
+    tc = np.concatenate(ts)
+    margin = 1e-9 * span[k]
+    keep = (tc > t0[k] + margin) & (tc < t1[k] - margin)
+    k, tc = k[keep], tc[keep]
+    if k.size == 0:
+        return seg
+    order = np.lexsort((tc, k))
+    k, tc = k[order], tc[order]
+    same = np.zeros(k.size, dtype=bool)
+    same[1:] = (k[1:] == k[:-1]) & (tc[1:] - tc[:-1] <= 1e-9 * span[k[1:]])  # two levels, one time
+    k, tc = k[~same], tc[~same]
+    counts = 1 + np.bincount(k, minlength=n)
+    out = np.repeat(seg, counts, axis=0)
+    src = np.repeat(np.arange(n), counts)  # the original segment of each new row
+    start = np.cumsum(counts) - counts
+    rank = np.arange(k.size) - np.searchsorted(k, k)  # index of each cut among its segment's cuts
+    row = start[k] + rank + 1  # the piece that starts at the cut
+    out[row, SEG_T0] = tc
+    out[row - 1, SEG_T1] = tc
+    o = seg[src]
+    is_lin = o[:, SEG_KIND] == KIND_LINEAR
+
+    def linear_at(t):
+        return o[:, SEG_A] + (o[:, SEG_B] - o[:, SEG_A]) * ((t - o[:, SEG_T0]) / (o[:, SEG_T1] - o[:, SEG_T0]))
+
+    new_a = np.where(out[:, SEG_T0] == o[:, SEG_T0], o[:, SEG_A], linear_at(out[:, SEG_T0]))
+    new_b = np.where(out[:, SEG_T1] == o[:, SEG_T1], o[:, SEG_B], linear_at(out[:, SEG_T1]))
+    out[is_lin, SEG_A] = new_a[is_lin]
+    out[is_lin, SEG_B] = new_b[is_lin]
+    new_d = o[:, SEG_D] + 2.0 * math.pi * o[:, SEG_C] * (out[:, SEG_T0] - o[:, SEG_T0])
+    out[~is_lin, SEG_D] = new_d[~is_lin]
+    return out
+
+
 class _Builder:
     """Accumulates segments and output times."""
 

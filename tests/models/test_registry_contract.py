@@ -99,3 +99,17 @@ def test_default_stimulus_runs_within_bounds(name):
         x = sim[s].to_numpy()
         assert x.min() >= lo[k] and x.max() <= hi[k]
     assert sim.i.max() > 0  # something flows
+
+
+def test_voltage_thresholds_must_name_voltage_parameters():
+    from memfit.models.base import DeviceModel
+
+    m = get_model("vteam")
+    assert m.voltage_thresholds == (("v_off", 1.0), ("v_on", 1.0))
+    np.testing.assert_array_equal(m.threshold_voltages(m.params({"v_off": 0.4})), [0.4, m.defaults()["v_on"]])
+    y = get_model("yakopcic2011")
+    np.testing.assert_array_equal(y.threshold_voltages(y.params()), [y.defaults()["Vp"], -y.defaults()["Vn"]])
+    for bad in ((("R_on", 1.0),), (("v_off", 2.0),), (("nope", 1.0),)):
+        with pytest.raises(ModelError, match="voltage threshold"):
+            DeviceModel(name="x", title="x", reference=m.reference, states=m.states, parameters=m.parameters,
+                        rhs=m.rhs, current=m.current, voltage_thresholds=bad)

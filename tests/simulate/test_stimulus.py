@@ -180,3 +180,47 @@ def test_builder_errors_name_the_argument():
         sine_sweep(amplitude=1.0, frequency=1, cycles=1.5)
     with pytest.raises(StimulusError, match="duration must be finite"):
         hold(0.1, math.inf)
+
+
+# ------------------------------------------------------------------ threshold cuts (integrator breakpoints)
+def _segment_value(seg, t):
+    """The waveform of a bare segment table at times t, as the kernels evaluate it (local time)."""
+    f = getattr(source_value, "py_func", source_value)
+    k = np.clip(np.searchsorted(seg[:, 0], t, side="right") - 1, 0, seg.shape[0] - 1)
+    return np.array([f(seg, int(s), float(tt - seg[s, 0])) for s, tt in zip(k, t)])
+
+
+@pytest.mark.parametrize("stim", [
+    sine_sweep(amplitude=1.0, frequency=3.0, cycles=2, points_per_cycle=40),
+    sine_sweep(amplitude=1.2, amplitude_neg=0.7, offset=0.1, frequency=1.0, cycles=1, points_per_cycle=40),
+    triangle_sweep(vmax=1.0, vmin=-1.0, frequency=2.0, cycles=2),
+    pulse_train(amplitude=[0.8, -0.8], width=1e-3, period=4e-3, rise=1e-4, fall=1e-4, read_v=0.1, read_width=1e-4),
+])
+def test_split_at_levels_keeps_the_waveform_and_cuts_at_the_crossings(stim):
+    from memfit.simulate.stimulus import split_at_levels
+
+    levels = (0.3, -0.25)
+    seg = split_at_levels(stim.segments, levels)
+    t = np.sort(np.random.default_rng(1).uniform(stim.t[0], stim.t[-1], 4000))
+    np.testing.assert_allclose(_segment_value(seg, t), stim.value(t), rtol=0, atol=1e-12)
+    new = np.setdiff1d(seg[:, 0], stim.segments[:, 0])  # the cuts
+    assert new.size > 0
+    v = stim.value(new)
+    assert np.all(np.min(np.abs(v[:, None] - np.array(levels)[None, :]), axis=1) < 1e-12)
+    # every crossing is cut: between consecutive breakpoints the waveform stays on one side of each level
+    for lv in levels:
+        for a, b in zip(seg[:, 0], seg[:, 1]):
+            tt = np.linspace(a, b, 50)[1:-1]
+            side = np.sign(stim.value(tt) - lv)
+            assert np.all(side >= 0) or np.all(side <= 0), (lv, a, b)
+    assert np.all(seg[1:, 0] == seg[:-1, 1]) and seg[0, 0] == stim.segments[0, 0] and seg[-1, 1] == stim.segments[-1, 1]
+
+
+def test_split_at_levels_leaves_current_mode_and_level_free_tables_alone():
+    from memfit.simulate.stimulus import split_at_levels
+
+    cur = current_sweep(imax=1e-3, imin=-1e-3, frequency=1.0, cycles=1)
+    assert split_at_levels(cur.segments, (0.0005,)) is cur.segments
+    sine = sine_sweep(amplitude=1.0, frequency=1.0, cycles=1)
+    assert split_at_levels(sine.segments, ()) is sine.segments
+    assert split_at_levels(sine.segments, (2.0,)) is sine.segments  # never reached
