@@ -595,7 +595,8 @@ def simulate(
     categories = sorted(set(stim.roles))
     codes = np.array([categories.index(r) for r in stim.roles], dtype=np.int8)[seg_idx]
     cols["role"] = pd.Categorical.from_codes(codes, dtype=_role_dtype(tuple(categories)))
-    frame = pd.DataFrame(cols, copy=False)  # the columns are fresh arrays of this call
+    # the columns are fresh arrays of this call; an explicit index spares pandas inferring one (85 us)
+    frame = pd.DataFrame(cols, index=pd.RangeIndex(m), copy=False)
     from memfit import __version__
 
     meta = {
