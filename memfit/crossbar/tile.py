@@ -94,6 +94,7 @@ class _Tile:
     def invalidate(self):
         self._cache_t = None
         self._cache = None
+        self._fused_for = None
 
 
 class AnalogMatrix:
