@@ -143,3 +143,36 @@ def test_save_load_report_plot(tmp_path):
     with pytest.raises(FitError, match="not a memfit fit result"):
         (tmp_path / "x.json").write_text("{}")
         FitResult.load(tmp_path / "x.json")
+
+
+def test_standard_errors_equal_lmfit_propagation_through_its_expressions():
+    """memfit computes the errors of its transformed quantities (10**v, -10**v, v*scale) from the
+    internal variables' covariance directly; lmfit's own route (numerical differentiation of each
+    expression with the uncertainties package) must give the same numbers."""
+    data = [_iv(21), _pulses(22)]
+    kw = dict(vary=["R_off", "mu_v", "R_on"], initial={"R_off": 14e3, "mu_v": 0.7e-14})
+    _same_errors_both_ways("biolek2009", data, kw)
+    # log-scaled negative (k_on) and linear (v_off, v_on) quantities
+    true = dict(R_on=1e3, R_off=1e5, k_off=0.8, k_on=-3.0, v_off=0.3, v_on=-0.4, alpha_off=2.5, alpha_on=3.0)
+    stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
+    vt = _noisy(simulate("vteam", stim, params=true, x0={"x": 0.3}), 0.01, 23)
+    _same_errors_both_ways("vteam", [vt], dict(vary=["k_on", "v_off", "v_on"], x0={"x": 0.3},
+                                               initial={"k_on": -2.5, "v_off": 0.32, "v_on": -0.37},
+                                               fix={k: v for k, v in true.items() if k not in ("k_on", "v_off", "v_on")}))
+
+
+def _same_errors_both_ways(model, data, kw):
+    from memfit.fitting.core import _minimizer_class
+
+    ours = fit(model, data, **kw)
+    cls = _minimizer_class()
+    mine = cls._calculate_uncertainties_correlations
+    cls._calculate_uncertainties_correlations = lambda self: super(cls, self)._calculate_uncertainties_correlations()
+    try:
+        theirs = fit(model, data, **kw)
+    finally:
+        cls._calculate_uncertainties_correlations = mine
+    for name in kw["vary"]:
+        assert ours.values[name] == theirs.values[name]
+        assert ours.stderr[name] == pytest.approx(theirs.stderr[name], rel=1e-6), name
+    np.testing.assert_allclose(ours.correlation.to_numpy(), theirs.correlation.to_numpy(), atol=1e-9)
