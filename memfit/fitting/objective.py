@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from memfit.errors import FitError
 from memfit.simulate._kernels import circuit as _c
@@ -42,7 +43,13 @@ def record_kind(record) -> str:
     kind = record.meta.get("kind")
     if kind in KINDS:
         return kind
-    roles = set(record.frame["role"].astype(str)) if "role" in record.frame.columns else set()
+    roles = set()
+    if "role" in record.frame.columns:
+        col = record.frame["role"]
+        # a categorical's categories (only those present); else the distinct values (iterating 10^4
+        # strings one by one cost more than a fit's objective evaluation)
+        roles = ({str(c) for c in col.cat.remove_unused_categories().cat.categories}
+                 if isinstance(col.dtype, pd.CategoricalDtype) else {str(v) for v in pd.unique(col.astype(str))})
     if "write" in roles and "read" in roles:
         return "pulse"
     if roles and roles <= {"read", "hold"} and "read" in roles:

@@ -395,7 +395,10 @@ class Simulator:
         return OUT, X
 
     def run_batch(self, P: np.ndarray, X0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``."""
+        """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``.
+
+        The rows of devices whose integration failed (``status != 0``) are NaN.
+        """
         m = self.model
         P = np.ascontiguousarray(P, dtype=np.float64)
         X0 = m.initial_state(P) if X0 is None else np.ascontiguousarray(X0, dtype=np.float64)
@@ -403,7 +406,7 @@ class Simulator:
         stim = self.stimulus
         N, M = P.shape[0], len(stim)
         X = np.empty((N, 1, Y0.shape[1]))
-        OUT = np.full((N, M, _c.N_OUT), np.nan)
+        OUT = np.empty((N, M, _c.N_OUT))  # every entry written unless a device fails (NaN'd below)
         STATUS = np.zeros(N, dtype=np.int64)
         STATS = np.zeros((N, 3), dtype=np.int64)
         seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
@@ -412,10 +415,11 @@ class Simulator:
 
             _cuda.run_batch(m, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
                             self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
-            return OUT, STATUS
-        rhs, cur = self._kernels
-        self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
-                    self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
+        else:
+            rhs, cur = self._kernels
+            self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
+                        self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
+        OUT[STATUS != 0] = np.nan
         return OUT, STATUS
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from numba import njit
 
 from memfit.errors import StimulusError
 
@@ -238,69 +239,106 @@ def split_at_levels(segments: np.ndarray, levels) -> np.ndarray:
         Crossings within ``1e-9`` of a segment's span of its ends are not cut.  Only the integrators
         see this table; the stimulus, its output times and its segment indices are unchanged.
     """
-    seg = segments
+    lv = np.array([float(v) for v in levels if math.isfinite(v)], dtype=np.float64)
+    if lv.size == 0 or segments.shape[0] == 0:
+        return segments
+    out = _split_kernel(np.ascontiguousarray(segments, dtype=np.float64), lv)
+    return segments if out.shape[0] == segments.shape[0] else out
+
+
+@njit(cache=True)
+def _split_kernel(seg, levels):
+    """:func:`split_at_levels` on a contiguous table (one pass to find the cuts, one to write)."""
     n = seg.shape[0]
-    levels = [float(v) for v in levels if math.isfinite(v)]
-    if not levels or n == 0:
-        return seg
-    t0, t1, a, b = seg[:, SEG_T0], seg[:, SEG_T1], seg[:, SEG_A], seg[:, SEG_B]
-    span = t1 - t0
-    volt = seg[:, SEG_MODE] == MODE_VOLTAGE
-    lin = volt & (seg[:, SEG_KIND] == KIND_LINEAR)
-    ks, ts = [], []
-    for lv in levels:  # linear: one crossing where the level lies strictly between the end values
-        m = lin & ((lv - a) * (lv - b) < 0)
-        idx = np.nonzero(m)[0]
-        ks.append(idx)
-        ts.append(t0[idx] + (lv - a[idx]) / (b[idx] - a[idx]) * span[idx])
-    sk = np.nonzero(volt & (seg[:, SEG_KIND] == KIND_SINE) & (b != 0) & (seg[:, SEG_C] > 0))[0]
-    if sk.size:  # a + b sin(2 pi c tau + d) = level: tau = (phase + 2 pi j - d) / (2 pi c), 0 < tau < span
-        c, d, sp = seg[sk, SEG_C], seg[sk, SEG_D], span[sk]
-        j = np.arange(int(np.max(c * sp)) + 3)  # enough turns for the longest arc
-        for lv in levels:
-            r = (lv - a[sk]) / b[sk]
-            ok = (r > -1.0) & (r < 1.0)
-            asn = np.arcsin(np.where(ok, r, 0.0))
-            for phase in (asn, np.pi - asn):
-                first = np.ceil((d - phase) / (2.0 * np.pi))  # phase + 2 pi first >= d
-                tau = (phase[:, None] + 2.0 * np.pi * (first[:, None] + j[None, :]) - d[:, None]) / (
-                    2.0 * np.pi * c[:, None])
-                hit = ok[:, None] & (tau > 0) & (tau < sp[:, None])
-                rows, cols = np.nonzero(hit)
-                ks.append(sk[rows])
-                ts.append(t0[sk[rows]] + tau[rows, cols])
-    k = np.concatenate(ks).astype(np.intp)
-    tc = np.concatenate(ts)
-    margin = 1e-9 * span[k]
-    keep = (tc > t0[k] + margin) & (tc < t1[k] - margin)
-    k, tc = k[keep], tc[keep]
-    if k.size == 0:
-        return seg
-    order = np.lexsort((tc, k))
-    k, tc = k[order], tc[order]
-    same = np.zeros(k.size, dtype=bool)
-    same[1:] = (k[1:] == k[:-1]) & (tc[1:] - tc[:-1] <= 1e-9 * span[k[1:]])  # two levels, one time
-    k, tc = k[~same], tc[~same]
-    counts = 1 + np.bincount(k, minlength=n)
-    out = np.repeat(seg, counts, axis=0)
-    src = np.repeat(np.arange(n), counts)  # the original segment of each new row
-    start = np.cumsum(counts) - counts
-    rank = np.arange(k.size) - np.searchsorted(k, k)  # index of each cut among its segment's cuts
-    row = start[k] + rank + 1  # the piece that starts at the cut
-    out[row, SEG_T0] = tc
-    out[row - 1, SEG_T1] = tc
-    o = seg[src]
-    is_lin = o[:, SEG_KIND] == KIND_LINEAR
-
-    def linear_at(t):
-        return o[:, SEG_A] + (o[:, SEG_B] - o[:, SEG_A]) * ((t - o[:, SEG_T0]) / (o[:, SEG_T1] - o[:, SEG_T0]))
-
-    new_a = np.where(out[:, SEG_T0] == o[:, SEG_T0], o[:, SEG_A], linear_at(out[:, SEG_T0]))
-    new_b = np.where(out[:, SEG_T1] == o[:, SEG_T1], o[:, SEG_B], linear_at(out[:, SEG_T1]))
-    out[is_lin, SEG_A] = new_a[is_lin]
-    out[is_lin, SEG_B] = new_b[is_lin]
-    new_d = o[:, SEG_D] + 2.0 * math.pi * o[:, SEG_C] * (out[:, SEG_T0] - o[:, SEG_T0])
-    out[~is_lin, SEG_D] = new_d[~is_lin]
+    nl = levels.shape[0]
+    two_pi = 2.0 * math.pi
+    cap = 0
+    for k in range(n):
+        if seg[k, SEG_MODE] != MODE_VOLTAGE:
+            continue
+        if seg[k, SEG_KIND] == KIND_SINE:
+            cap += 2 * nl * (int(seg[k, SEG_C] * (seg[k, SEG_T1] - seg[k, SEG_T0])) + 3)
+        else:
+            cap += nl
+    ck = np.empty(cap, dtype=np.int64)
+    ct = np.empty(cap)
+    m = 0
+    for k in range(n):
+        if seg[k, SEG_MODE] != MODE_VOLTAGE:
+            continue
+        t0, t1, a, b = seg[k, SEG_T0], seg[k, SEG_T1], seg[k, SEG_A], seg[k, SEG_B]
+        span = t1 - t0
+        margin = 1e-9 * span
+        first_cut = m
+        if seg[k, SEG_KIND] == KIND_SINE:
+            c, d = seg[k, SEG_C], seg[k, SEG_D]
+            if b == 0.0 or c <= 0.0:
+                continue
+            turns = int(c * span) + 3
+            for q in range(nl):
+                r = (levels[q] - a) / b
+                if not (-1.0 < r < 1.0):
+                    continue
+                asn = math.asin(r)
+                for h in range(2):  # a + b sin(2 pi c tau + d) = level at phase asn or pi - asn (+ 2 pi j)
+                    phase = asn if h == 0 else math.pi - asn
+                    j0 = math.ceil((d - phase) / two_pi)
+                    for j in range(turns):
+                        tau = (phase + two_pi * (j0 + j) - d) / (two_pi * c)
+                        t = t0 + tau
+                        if tau > 0.0 and tau < span and t > t0 + margin and t < t1 - margin:
+                            ck[m] = k
+                            ct[m] = t
+                            m += 1
+        else:
+            for q in range(nl):  # linear: one crossing where the level lies strictly between the ends
+                if (levels[q] - a) * (levels[q] - b) < 0.0:
+                    t = t0 + (levels[q] - a) / (b - a) * span
+                    if t > t0 + margin and t < t1 - margin:
+                        ck[m] = k
+                        ct[m] = t
+                        m += 1
+        # this segment's cuts in time order (few: insertion sort), a cut within 1e-9 span of the last dropped
+        for i in range(first_cut + 1, m):
+            v = ct[i]
+            j = i - 1
+            while j >= first_cut and ct[j] > v:
+                ct[j + 1] = ct[j]
+                j -= 1
+            ct[j + 1] = v
+        w = first_cut
+        for i in range(first_cut, m):
+            if w > first_cut and ct[i] - ct[w - 1] <= margin:
+                continue
+            ct[w] = ct[i]
+            w += 1
+        m = w
+    out = np.empty((n + m, seg.shape[1]))
+    row = 0
+    i = 0
+    for k in range(n):
+        t0, t1 = seg[k, SEG_T0], seg[k, SEG_T1]
+        lin = seg[k, SEG_KIND] == KIND_LINEAR
+        start = t0
+        while True:
+            cut = i < m and ck[i] == k
+            end = ct[i] if cut else t1
+            out[row, :] = seg[k, :]
+            out[row, SEG_T0] = start
+            out[row, SEG_T1] = end
+            if lin:
+                ak, bk = seg[k, SEG_A], seg[k, SEG_B]
+                if start != t0:
+                    out[row, SEG_A] = ak + (bk - ak) * ((start - t0) / (t1 - t0))
+                if end != t1:
+                    out[row, SEG_B] = ak + (bk - ak) * ((end - t0) / (t1 - t0))
+            else:
+                out[row, SEG_D] = seg[k, SEG_D] + two_pi * seg[k, SEG_C] * (start - t0)
+            row += 1
+            if not cut:
+                break
+            start = end
+            i += 1
     return out
 
 
