@@ -88,7 +88,7 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
     if method == _k.SDIRK4:
         core = _gpu.sim_device_call(_k.sdirk4_core) if sim else _k.sdirk4_core
 
-        def kernel(ck, nx, seg, tout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+        def kernel(ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
             d = cuda.grid(1)
             if d < Y0.shape[0]:
                 y = cuda.local.array(ny, fdt)
@@ -114,7 +114,7 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
     else:
         core = _gpu.sim_device_call(_k.dopri5_core) if sim else _k.dopri5_core
 
-        def kernel(ck, nx, seg, tout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+        def kernel(ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
             d = cuda.grid(1)
             if d < Y0.shape[0]:
                 y = cuda.local.array(ny, fdt)
@@ -126,7 +126,7 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
                 scr_dy = cuda.local.array(ny, fdt)
                 ob = cuda.local.array(nout, fdt)
                 K = cuda.local.array((7, ny), fdt)
-                STATUS[d] = core(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
+                STATUS[d] = core(rhs, cur, ck, nx, seg, tout, uout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
                                  max_steps, X[d], OUT[d], STATS[d], y, ynew, tmp, err, yd, scr_y, scr_dy, ob, K)
 
     return cuda.jit(kernel)
@@ -135,7 +135,7 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
 def batch_kernel(model, method: int, ny: int, nout: int, dtype=np.float64):
     """The CUDA kernel integrating ``model`` (one thread per device), built once per model/method/size/dtype.
 
-    Launch as ``kernel[blocks, threads](ckind, nx, seg, tout, Y0, P, LO, HI,
+    Launch as ``kernel[blocks, threads](ckind, nx, seg, tout, uout, Y0, P, LO, HI,
     circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS)``: the arguments of
     :func:`memfit.simulate._kernels.integrators.run_batch` less the two
     model functions and the method code.
@@ -145,7 +145,7 @@ def batch_kernel(model, method: int, ny: int, nout: int, dtype=np.float64):
     return _kernel_cached(rhs, cur, int(method), int(ny), int(nout), np.dtype(dtype).str, sim)
 
 
-def run_batch(model, method, ckind, nx, seg, tout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
+def run_batch(model, method, ckind, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
               STATS, dtype=np.float64):
     """Integrate N devices on the GPU; fills ``X, OUT, STATUS, STATS`` in place like the CPU ``run_batch``.
 
@@ -154,7 +154,7 @@ def run_batch(model, method, ckind, nx, seg, tout, Y0, P, LO, HI, circ, rtol, AT
     model : DeviceModel
     method, ckind, nx : int
         Integrator code, circuit kind, number of device states.
-    seg, tout, Y0, P, LO, HI, circ, ATOL : ndarray (float64)
+    seg, tout, uout, Y0, P, LO, HI, circ, ATOL : ndarray (float64)
         As for :func:`memfit.simulate._kernels.integrators.run_batch`.
     rtol : float
     max_steps : int
@@ -180,7 +180,7 @@ def run_batch(model, method, ckind, nx, seg, tout, Y0, P, LO, HI, circ, rtol, AT
 
     # the stimulus (segment table, output times) and the circuit stay float64 in every mode: absolute
     # times late in a long stimulus need the digits (the integrators work in time local to a segment)
-    args = [dev(seg, np.float64), dev(tout, np.float64)] + [dev(a, dt) for a in (Y0, P, LO, HI)]
+    args = [dev(seg, np.float64), dev(tout, np.float64), dev(uout, np.float64)] + [dev(a, dt) for a in (Y0, P, LO, HI)]
     args.append(dev(circ, np.float64))
     d_atol = dev(ATOL, dt)
     d_X = np.empty(X.shape, dtype=dt) if sim else cu.device_array(X.shape, dtype=dt)

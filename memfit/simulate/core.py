@@ -372,6 +372,7 @@ class Simulator:
         self._single = _compile.single()
         self._batch = _compile.batch()
         self._segments = {}  # integration segment tables by threshold voltages (_integration_segments)
+        self._uout = _source_at_outputs(self.stimulus)
 
     def run(self, p: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Simulate parameter vector ``p`` from state ``x0`` (default: the model's)."""
@@ -386,8 +387,8 @@ class Simulator:
         stats = np.zeros(3, dtype=np.int64)
         rhs, cur = self._kernels
         seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
-        status = self._single(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0[0], P[0], LO[0],
-                              HI[0], self._circ, self.rtol, ATOL[0], self.max_steps, X, OUT, stats)
+        status = self._single(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0[0], P[0],
+                              LO[0], HI[0], self._circ, self.rtol, ATOL[0], self.max_steps, X, OUT, stats)
         if status != _k.OK:
             done = np.isfinite(OUT[:, _c.O_VDEV])
             t_fail = stim.t[np.argmin(done)] if not done.all() else stim.t[-1]
@@ -413,12 +414,12 @@ class Simulator:
         if self.backend == "cuda":
             from memfit.simulate import _cuda
 
-            _cuda.run_batch(m, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
-                            self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
+            _cuda.run_batch(m, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0, P, LO, HI,
+                            self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
         else:
             rhs, cur = self._kernels
-            self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, Y0, P, LO, HI, self._circ,
-                        self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
+            self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0, P, LO, HI,
+                        self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
         OUT[STATUS != 0] = np.nan
         return OUT, STATUS
 
@@ -452,6 +453,16 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     return cache[key]
 
 
+def _source_at_outputs(stim: Stimulus) -> np.ndarray:
+    """The source value at every output time of ``stim`` (the integrators' ``uout``), kept per stimulus."""
+    u = _UOUT_CACHE.get(stim)
+    if u is None:
+        u = _UOUT_CACHE[stim] = np.ascontiguousarray(stim.value(), dtype=np.float64)
+    return u
+
+
+#: source values at the output times, per stimulus (weak: gone with the stimulus)
+_UOUT_CACHE: "weakref.WeakKeyDictionary[Stimulus, np.ndarray]" = weakref.WeakKeyDictionary()
 #: most distinct threshold voltages a batch is cut at
 _MAX_CUT_LEVELS = 16
 #: cut segment tables per stimulus (weak: gone with the stimulus) and threshold voltages
@@ -573,8 +584,9 @@ def simulate(
     rhs, cur = _compile.kernels(model)
     run = _compile.single()
     seg = _integration_segments(model, su.ckind, su.circuit, stim, su.P)
+    uout = _source_at_outputs(stim)
     t0 = time.perf_counter()
-    status = run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, su.Y0[0], su.P[0], su.LO[0], su.HI[0],
+    status = run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, uout, su.Y0[0], su.P[0], su.LO[0], su.HI[0],
                  su.circuit.as_array(), float(rtol), su.ATOL[0], int(max_steps), X, OUT, stats)
     wall = time.perf_counter() - t0
     if status != _k.OK:
@@ -688,18 +700,19 @@ def simulate_batch(
     STATUS = np.zeros(N, dtype=np.int64)
     STATS = np.zeros((N, 3), dtype=np.int64)
     seg = _integration_segments(model, su.ckind, su.circuit, stim, su.P)
+    uout = _source_at_outputs(stim)
     if be == "cuda":
         from memfit.simulate import _cuda
 
         t0 = time.perf_counter()
-        _cuda.run_batch(model, su.method, su.ckind, su.nx, seg, stim.t, su.Y0, su.P, su.LO, su.HI,
+        _cuda.run_batch(model, su.method, su.ckind, su.nx, seg, stim.t, uout, su.Y0, su.P, su.LO, su.HI,
                         su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS, dtype=dt)
         wall = time.perf_counter() - t0
     else:
         rhs, cur = _compile.kernels(model)
         run = _compile.batch()
         t0 = time.perf_counter()
-        run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, su.Y0, su.P, su.LO, su.HI,
+        run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, uout, su.Y0, su.P, su.LO, su.HI,
             su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS)
         wall = time.perf_counter() - t0
     failed = np.nonzero(STATUS)[0]

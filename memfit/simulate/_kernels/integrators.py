@@ -339,16 +339,16 @@ def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, 
 # Dormand-Prince 5(4)
 # ---------------------------------------------------------------------------
 @njit(cache=True)
-def _dopri5(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
+def _dopri5(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
     """CPU entry: allocate the scratch arrays and run :func:`dopri5_core`."""
     n = x0.shape[0]
-    return dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+    return dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
                        np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n),
                        np.empty(OUT.shape[1]), np.empty((7, n)))
 
 
 @njit(cache=True)
-def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
+def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
                 y, ynew, tmp, err, yd, scr_y, scr_dy, ob, K):
     """Dormand-Prince 5(4) over the whole stimulus; returns a status code.
 
@@ -361,6 +361,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
+    tabulated = uout.shape[0] == m  # the source at the output times, given (else evaluated here)
     # a voltage source straight on a conductive device (series circuit, no series resistance): its
     # stages are evaluated and its outputs inside a step recorded here, without the calls to
     # system_rhs / _record, whose array arguments cost more than the model (VTEAM: 3x faster)
@@ -484,7 +485,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
                         # the common case written out (no call: ~30 instead of ~190 ns per output, and
                         # a fit's objective records 1e4 outputs per evaluation); same values as _record
                         _store_clamped(yd, lo, hi, X, k_out if full_x else 0, scr_y)
-                        u = source_value(seg, s, tout[k_out] - ta)
+                        u = uout[k_out] if tabulated else source_value(seg, s, tout[k_out] - ta)
                         i = cur(scr_y, u, p)
                         if abs(i) <= circ[1] and math.isfinite(u):
                             ko = k_out if full_out else 0
@@ -774,18 +775,20 @@ def sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, ma
 # ---------------------------------------------------------------------------
 # entry points (compiled with explicit signatures in memfit.simulate._compile)
 # ---------------------------------------------------------------------------
-def run_single(rhs, cur, method, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
+def run_single(rhs, cur, method, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats):
     """Integrate one device (+ circuit); returns a status code (``OK`` = 0).
 
-    ``X``: (M or 1, ny) states; ``OUT``: (M or 1, 5) observables (see
-    :mod:`memfit.simulate._kernels.circuit`); ``stats``: steps, rejected,
-    RHS evaluations."""
+    ``uout``: the source value at each output time (the stimulus evaluated once, reused by every
+    run: a sine costs a libm call per output otherwise), or an empty array; ``X``: (M or 1, ny)
+    states; ``OUT``: (M or 1, 5) observables (see :mod:`memfit.simulate._kernels.circuit`);
+    ``stats``: steps, rejected, RHS evaluations."""
     if method == SDIRK4:
         return _sdirk4(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
-    return _dopri5(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
+    return _dopri5(rhs, cur, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
 
 
-def run_batch(rhs, cur, method, ck, nx, seg, tout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+def run_batch(rhs, cur, method, ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
+              STATS):
     """Integrate N devices (rows of Y0, P, LO, HI, ATOL) in parallel over cores."""
     N = Y0.shape[0]
     for d in prange(N):
@@ -793,5 +796,5 @@ def run_batch(rhs, cur, method, ck, nx, seg, tout, Y0, P, LO, HI, circ, rtol, AT
             STATUS[d] = _sdirk4(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
                                 max_steps, X[d], OUT[d], STATS[d])
         else:
-            STATUS[d] = _dopri5(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
+            STATUS[d] = _dopri5(rhs, cur, ck, nx, seg, tout, uout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
                                 max_steps, X[d], OUT[d], STATS[d])
