@@ -461,6 +461,23 @@ def _source_at_outputs(stim: Stimulus) -> np.ndarray:
     return u
 
 
+def _segment_columns(stim: Stimulus):
+    """``(segment index, role codes, role dtype)`` at the output times of ``stim``, kept per stimulus.
+
+    Roles become a categorical built from codes (categorising 10^4 Python strings, or inserting
+    columns one by one, cost more than the integration).
+    """
+    got = _SEGMENT_CACHE.get(stim)
+    if got is None:
+        seg_idx = stim.segment_index()
+        categories = sorted(set(stim.roles))
+        codes = np.array([categories.index(r) for r in stim.roles], dtype=np.int8)[seg_idx]
+        got = _SEGMENT_CACHE[stim] = (seg_idx, codes, _role_dtype(tuple(categories)))
+    return got
+
+
+#: segment-index and role columns per stimulus (weak: gone with the stimulus)
+_SEGMENT_CACHE: "weakref.WeakKeyDictionary[Stimulus, tuple]" = weakref.WeakKeyDictionary()
 #: source values at the output times, per stimulus (weak: gone with the stimulus)
 _UOUT_CACHE: "weakref.WeakKeyDictionary[Stimulus, np.ndarray]" = weakref.WeakKeyDictionary()
 #: most distinct threshold voltages a batch is cut at
@@ -593,7 +610,7 @@ def simulate(
         done = np.isfinite(OUT[:, _c.O_VDEV])
         t_fail = stim.t[np.argmin(done)] if not done.all() else stim.t[-1]
         raise _status_error(model, status, stats, t_fail, stim.t[-1], su.method, max_steps)
-    seg_idx = stim.segment_index()
+    seg_idx, role_codes, role_dtype = _segment_columns(stim)
     cols = {"t": stim.t, "v": OUT[:, _c.O_VTERM], "i": OUT[:, _c.O_I], "v_dev": OUT[:, _c.O_VDEV]}
     for k, name in enumerate(model.state_names):
         cols[name] = X[:, k]
@@ -605,12 +622,8 @@ def simulate(
         cols[su.extra] = OUT[:, _c.O_PORT]
         units[su.extra] = "C" if su.extra == "q" else "Wb"
     cols["compliance"] = OUT[:, _c.O_COMP] > 0.5
-    cols["segment"] = seg_idx
-    # roles as a categorical built from codes (one frame construction: inserting columns one by one,
-    # and categorising 10^4 Python strings, cost more than the integration)
-    categories = sorted(set(stim.roles))
-    codes = np.array([categories.index(r) for r in stim.roles], dtype=np.int8)[seg_idx]
-    cols["role"] = pd.Categorical.from_codes(codes, dtype=_role_dtype(tuple(categories)))
+    cols["segment"] = seg_idx.copy()  # fresh arrays: a frame must not share them with the cache
+    cols["role"] = pd.Categorical.from_codes(role_codes.copy(), dtype=role_dtype)
     # the columns are fresh arrays of this call; an explicit index spares pandas inferring one (85 us)
     frame = pd.DataFrame(cols, index=pd.RangeIndex(m), copy=False)
     from memfit import __version__
