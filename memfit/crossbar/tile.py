@@ -579,10 +579,14 @@ class AnalogMatrix:
         if not t >= 0:
             raise ParameterError(f"AnalogMatrix.forward: t must be >= 0 s, got {t}")
         self._ensure_programmed()
-        out = np.zeros((x2.shape[0], self.weight.shape[0]), dtype=self.dtype)
-        for tile in self.tiles:
+        out = np.empty((x2.shape[0], self.weight.shape[0]), dtype=self.dtype)
+        for tile in self.tiles:  # per output block, the tile at input 0 comes first (mapping.split_tiles)
             s = tile.spec
-            out[:, s.out_start:s.out_stop] += self._tile_forward(tile, x2[:, s.in_start:s.in_stop], float(t))
+            y = self._tile_forward(tile, x2[:, s.in_start:s.in_stop], float(t))
+            if s.in_start == 0:
+                out[:, s.out_start:s.out_stop] = y
+            else:
+                out[:, s.out_start:s.out_stop] += y
         return out[0] if single else out
 
     __call__ = forward
