@@ -371,7 +371,6 @@ class Simulator:
         self._kernels = _compile.kernels(self.model)
         self._single = _compile.single()
         self._batch = _compile.batch()
-        self._segments = {}  # integration segment tables by threshold voltages (_integration_segments)
         self._uout = _source_at_outputs(self.stimulus)
 
     def run(self, p: np.ndarray, x0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -386,7 +385,7 @@ class Simulator:
         OUT = np.full((M, _c.N_OUT), np.nan)
         stats = np.zeros(3, dtype=np.int64)
         rhs, cur = self._kernels
-        seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
+        seg = _integration_segments(m, self.kind, self.circuit, stim, P)
         status = self._single(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0[0], P[0],
                               LO[0], HI[0], self._circ, self.rtol, ATOL[0], self.max_steps, X, OUT, stats)
         if status != _k.OK:
@@ -410,7 +409,7 @@ class Simulator:
         OUT = np.empty((N, M, _c.N_OUT))  # every entry written unless a device fails (NaN'd below)
         STATUS = np.zeros(N, dtype=np.int64)
         STATS = np.zeros((N, 3), dtype=np.int64)
-        seg = _integration_segments(m, self.kind, self.circuit, stim, P, self._segments)
+        seg = _integration_segments(m, self.kind, self.circuit, stim, P)
         if self.backend == "cuda":
             from memfit.simulate import _cuda
 
@@ -424,8 +423,8 @@ class Simulator:
         return OUT, STATUS
 
 
-def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stimulus, P: np.ndarray,
-                          cache: dict | None = None) -> np.ndarray:
+def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stimulus,
+                          P: np.ndarray) -> np.ndarray:
     """The segment table the integrators run on, for parameter rows ``P``.
 
     The stimulus's own table, cut at the model's threshold voltages
@@ -434,8 +433,7 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     crossing times are known) and the rows have at most ``_MAX_CUT_LEVELS`` distinct thresholds
     between them (a finite-difference Jacobian's batch has a few; a cut at another row's threshold
     only costs a restart).  Outputs are unchanged: the cuts are extra integrator breakpoints, not
-    output times.  ``cache`` (a dict) keeps the last few tables by threshold values (a fit calls
-    this once per objective evaluation); by default a cache kept per stimulus object.
+    output times.  (Cutting is one jitted pass of a few microseconds: nothing is cached.)
     """
     if not model.voltage_thresholds or kind != _c.SERIES or circ.series_resistance != 0:
         return stim.segments
@@ -443,47 +441,46 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     levels = np.unique(P[:, [model._index[n] for n, _ in model.voltage_thresholds]] * signs)
     if levels.size > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
         return stim.segments
-    key = tuple(levels.tolist())
-    if cache is None:
-        cache = _SPLIT_CACHE.setdefault(stim, {})
-    if key not in cache:
-        if len(cache) >= 8:
-            cache.pop(next(iter(cache)))
-        cache[key] = split_at_levels(stim.segments, levels)
-    return cache[key]
+    return split_at_levels(stim.segments, levels)
+
+
+#: most distinct threshold voltages a batch is cut at
+_MAX_CUT_LEVELS = 16
+
+
+def _per_stimulus(stim: Stimulus, name: str, compute):
+    """``compute()``, kept per stimulus object under ``name`` (stimuli are immutable; a fit or a
+    benchmark runs the same one many times)."""
+    memo = _STIMULUS_MEMO.get(stim)
+    if memo is None:
+        memo = _STIMULUS_MEMO[stim] = {}
+    if name not in memo:
+        memo[name] = compute()
+    return memo[name]
+
+
+#: per-stimulus values (weak: gone with the stimulus)
+_STIMULUS_MEMO: "weakref.WeakKeyDictionary[Stimulus, dict]" = weakref.WeakKeyDictionary()
 
 
 def _source_at_outputs(stim: Stimulus) -> np.ndarray:
-    """The source value at every output time of ``stim`` (the integrators' ``uout``), kept per stimulus."""
-    u = _UOUT_CACHE.get(stim)
-    if u is None:
-        u = _UOUT_CACHE[stim] = np.ascontiguousarray(stim.value(), dtype=np.float64)
-    return u
+    """The source value at every output time of ``stim`` (the integrators' ``uout``)."""
+    return _per_stimulus(stim, "uout", lambda: np.ascontiguousarray(stim.value(), dtype=np.float64))
 
 
 def _segment_columns(stim: Stimulus):
-    """``(segment index, role codes, role dtype)`` at the output times of ``stim``, kept per stimulus.
+    """``(segment index, role codes, role dtype)`` at the output times of ``stim``.
 
     Roles become a categorical built from codes (categorising 10^4 Python strings, or inserting
     columns one by one, cost more than the integration).
     """
-    got = _SEGMENT_CACHE.get(stim)
-    if got is None:
+    def compute():
         seg_idx = stim.segment_index()
         categories = sorted(set(stim.roles))
         codes = np.array([categories.index(r) for r in stim.roles], dtype=np.int8)[seg_idx]
-        got = _SEGMENT_CACHE[stim] = (seg_idx, codes, _role_dtype(tuple(categories)))
-    return got
+        return seg_idx, codes, _role_dtype(tuple(categories))
 
-
-#: segment-index and role columns per stimulus (weak: gone with the stimulus)
-_SEGMENT_CACHE: "weakref.WeakKeyDictionary[Stimulus, tuple]" = weakref.WeakKeyDictionary()
-#: source values at the output times, per stimulus (weak: gone with the stimulus)
-_UOUT_CACHE: "weakref.WeakKeyDictionary[Stimulus, np.ndarray]" = weakref.WeakKeyDictionary()
-#: most distinct threshold voltages a batch is cut at
-_MAX_CUT_LEVELS = 16
-#: cut segment tables per stimulus (weak: gone with the stimulus) and threshold voltages
-_SPLIT_CACHE: "weakref.WeakKeyDictionary[Stimulus, dict]" = weakref.WeakKeyDictionary()
+    return _per_stimulus(stim, "columns", compute)
 
 
 def _circuit_state_start(model, kind, stim, circ, P, X0, LO, HI):
