@@ -156,9 +156,10 @@ def test_standard_errors_equal_lmfit_propagation_through_its_expressions():
     true = dict(R_on=1e3, R_off=1e5, k_off=0.8, k_on=-3.0, v_off=0.3, v_on=-0.4, alpha_off=2.5, alpha_on=3.0)
     stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
     vt = _noisy(simulate("vteam", stim, params=true, x0={"x": 0.3}), 0.01, 23)
-    _same_errors_both_ways("vteam", [vt], dict(vary=["k_on", "v_off", "v_on"], x0={"x": 0.3},
+    varied = ("k_on", "v_off", "v_on")
+    _same_errors_both_ways("vteam", [vt], dict(vary=list(varied), x0={"x": 0.3},
                                                initial={"k_on": -2.5, "v_off": 0.32, "v_on": -0.37},
-                                               fix={k: v for k, v in true.items() if k not in ("k_on", "v_off", "v_on")}))
+                                               fix={k: v for k, v in true.items() if k not in varied}))
 
 
 def _same_errors_both_ways(model, data, kw):
