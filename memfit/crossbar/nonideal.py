@@ -205,7 +205,7 @@ def _box_muller(ubits, r2, f32):
     return first * (f32(1.0) - f32(2.0) * abs(lo - hi)), second * (f32(1.0) - f32(2.0) * hi)
 
 
-@njit(fastmath={'contract'}, error_model="numpy")
+@njit(fastmath={"contract"}, error_model="numpy")
 def _fill(state, buf, n, angle, u1, second):
     """``buf[:n]`` = standard normals (float32) from the stream ``state`` (see :func:`seed_stream`).
 
@@ -216,10 +216,10 @@ def _fill(state, buf, n, angle, u1, second):
     ``angle``, ``u1`` and ``second`` are scratch arrays of ``FILL_PAIRS``; ``state[1]`` (the
     counter) advances by the words used.
 
-    Fast-math flags: ``contract`` (fused multiply-adds: 20 % faster) and the no-NaN/inf
-    assumptions, but not ``reassoc``: with reassociation the vectorized body and the scalar
-    remainder rounded differently, and which elements took which path depended on the buffer's
-    alignment -- the same seed gave results differing in the last bit.
+    Fast-math flag ``contract`` only (fused multiply-adds: 20 % faster), not ``reassoc``: with
+    reassociation the vectorized body and the scalar remainder rounded differently, and which
+    elements took which path depended on the buffer's alignment -- the same seed gave results
+    differing in the last bit.
     """
     f32 = np.float32
     key = state[0]

@@ -269,8 +269,11 @@ class DeviceModel:
                     raise ModelError(f"model {self.name!r}: state {s.name!r} refers to unknown parameter {b!r}")
 
     def threshold_voltages(self, p: np.ndarray) -> np.ndarray:
-        """The kink voltages [V] of :attr:`voltage_thresholds` for the parameter vector ``p``."""
-        return np.array([sg * float(p[self._index[n]]) for n, sg in self.voltage_thresholds], dtype=np.float64)
+        """The kink voltages [V] of :attr:`voltage_thresholds` for parameter vector(s) ``p``:
+        shape ``p.shape[:-1] + (len(voltage_thresholds),)``."""
+        p = np.asarray(p, dtype=np.float64)
+        cols = [self._index[n] for n, _ in self.voltage_thresholds]
+        return p[..., cols] * np.array([sg for _, sg in self.voltage_thresholds])
 
     # ------------------------------------------------------------------ names
     @property

@@ -437,8 +437,7 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     """
     if not model.voltage_thresholds or kind != _c.SERIES or circ.series_resistance != 0:
         return stim.segments
-    signs = np.array([sg for _, sg in model.voltage_thresholds])
-    levels = np.unique(P[:, [model._index[n] for n, _ in model.voltage_thresholds]] * signs)
+    levels = np.unique(model.threshold_voltages(P))
     if levels.size > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
         return stim.segments
     return split_at_levels(stim.segments, levels)

@@ -361,7 +361,6 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
     n = x0.shape[0]
     nseg = seg.shape[0]
     m = tout.shape[0]
-    tabulated = uout.shape[0] == m  # the source at the output times, given (else evaluated here)
     # a voltage source straight on a conductive device (series circuit, no series resistance): its
     # stages are evaluated and its outputs inside a step recorded here, without the calls to
     # system_rhs / _record, whose array arguments cost more than the model (VTEAM: 3x faster)
@@ -485,7 +484,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
                         # the common case written out (no call: ~30 instead of ~190 ns per output, and
                         # a fit's objective records 1e4 outputs per evaluation); same values as _record
                         _store_clamped(yd, lo, hi, X, k_out if full_x else 0, scr_y)
-                        u = uout[k_out] if tabulated else source_value(seg, s, tout[k_out] - ta)
+                        u = uout[k_out]
                         i = cur(scr_y, u, p)
                         if abs(i) <= circ[1] and math.isfinite(u):
                             ko = k_out if full_out else 0
@@ -779,8 +778,7 @@ def run_single(rhs, cur, method, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, r
     """Integrate one device (+ circuit); returns a status code (``OK`` = 0).
 
     ``uout``: the source value at each output time (the stimulus evaluated once, reused by every
-    run: a sine costs a libm call per output otherwise), or an empty array; ``X``: (M or 1, ny)
-    states; ``OUT``: (M or 1, 5) observables (see :mod:`memfit.simulate._kernels.circuit`);
+    run: a sine costs a libm call per output otherwise); ``X``: (M or 1, ny) states; ``OUT``: (M or 1, 5) observables (see :mod:`memfit.simulate._kernels.circuit`);
     ``stats``: steps, rejected, RHS evaluations."""
     if method == SDIRK4:
         return _sdirk4(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
