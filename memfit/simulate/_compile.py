@@ -19,6 +19,7 @@ from pathlib import Path
 
 from numba import config, njit, types
 
+from memfit import _jit
 from memfit.simulate._kernels import circuit as _circuit
 from memfit.simulate._kernels import integrators as _k
 
@@ -44,9 +45,10 @@ BATCH_SIG = types.void(RHS_T, CUR_T, i8, i8, i8, V2, V1, V1, V2, V2, V2, V2, V1,
 
 
 def _kernel_sources_hash() -> str:
-    """Hash of the integrator and circuit sources (the code an entry point links in)."""
+    """Hash of the integrator and circuit sources (the code an entry point links in) and of the
+    decorator that sets their compiler flags."""
     h = hashlib.sha256()
-    for mod in (_k, _circuit):
+    for mod in (_k, _circuit, _jit):
         h.update(Path(mod.__file__).read_bytes())
     return h.hexdigest()[:12]
 

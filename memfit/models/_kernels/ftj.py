@@ -29,7 +29,7 @@ Numerical notes:
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 #: Number of switching bins (NLS regions with their own activation voltage).
 N_BINS = 20
@@ -60,20 +60,20 @@ TAU_FLOOR = -5.0
 LG_CAP = 60.0
 
 
-@njit(cache=True)
+@kernel
 def bin_activation(k, p):
     """Activation voltage V_a,k [V] of bin k: midpoints of a uniform distribution on V_a (1 +- delta_a)."""
     return p[P_V_A] * (1.0 + p[P_DELTA_A] * ((2.0 * k + 1.0) / N_BINS - 1.0))
 
 
-@njit(cache=True)
+@kernel
 def overdrive(v, p):
     """Effective voltage ``v - V_imp`` and overdrive ``|v - V_imp| - V_th`` [V]."""
     ve = v - p[P_V_IMP]
     return ve, abs(ve) - p[P_V_TH]
 
 
-@njit(cache=True)
+@kernel
 def merz_rate(va, vov, t_inf):
     """KAI n = 1 switching rate [1/s] of a bin: exp(-V_a/V_ov)/t_inf above threshold, else 0."""
     if vov <= 0.0:
@@ -81,7 +81,7 @@ def merz_rate(va, vov, t_inf):
     return math.exp(-va / vov) / t_inf
 
 
-@njit(cache=True)
+@kernel
 def switched_fraction(x):
     """Mean switched fraction s of the bins (not clamped: stages may sit slightly outside [0, 1])."""
     acc = 0.0
@@ -90,7 +90,7 @@ def switched_fraction(x):
     return acc / N_BINS
 
 
-@njit(cache=True)
+@kernel
 def g_prog(x, p):
     """Programmed (undrifted) read conductance [S]: ln G = ln G_off + s ln(G_on/G_off).
 
@@ -101,7 +101,7 @@ def g_prog(x, p):
     return p[P_G_OFF] * math.exp(s * math.log(p[P_G_ON] / p[P_G_OFF]))
 
 
-@njit(cache=True)
+@kernel
 def drift_exponent(x, p):
     """nu(w) = nu3|w|^3 + nu2 w^2 + nu1|w| + nu0 with w = G_prog/G_on clipped to [0, 1] (thesis eq. 3.5)."""
     w = g_prog(x, p) / p[P_G_ON]
@@ -112,7 +112,7 @@ def drift_exponent(x, p):
     return ((p[P_NU3] * w + p[P_NU2]) * w + p[P_NU1]) * w + p[P_NU0]
 
 
-@njit(cache=True)
+@kernel
 def bias_factor(v, v0):
     """sinh(u)/u with u = |v|/v0 capped at U_CAP (1 at v = 0; even in v)."""
     u = abs(v) / v0
@@ -123,7 +123,7 @@ def bias_factor(v, v0):
     return math.sinh(u) / u
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Tunnelling current [A]: I = G_prog(s) exp(ln_gdrift) v F(v)/F(V_read), F(v) = sinh(v/V0)/(v/V0)."""
     lg = x[X_LG]
@@ -136,7 +136,7 @@ def current(x, v, p):
     return g * v * bias_factor(v, v0) / bias_factor(p[P_V_READ], v0)
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """State equations (module docstring of :mod:`memfit.models.ftj`).
 

@@ -4,7 +4,7 @@ State ``x = w/D`` in [0, 1] (x = 1: fully doped, R = R_on).  Parameter order
 (shared by all four variants): see the ``P_*`` constants.
 """
 
-from numba import njit
+from memfit._jit import kernel
 
 P_R_ON = 0
 P_R_OFF = 1
@@ -14,7 +14,7 @@ P_P = 4  # window exponent (unused by strukov2008)
 P_J = 5  # Prodromakis scale (prodromakis2011 only)
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Port equation v = [R_on x + R_off (1 - x)] i  ->  i [A].
 
@@ -27,20 +27,20 @@ def current(x, v, p):
     return v / m
 
 
-@njit(cache=True)
+@kernel
 def _rate(x, v, p):
     """k * i with k = mu_v R_on / D^2 [1/(A s)]."""
     k = p[P_MU_V] * p[P_R_ON] / (p[P_D] * p[P_D])
     return k * current(x, v, p)
 
 
-@njit(cache=True)
+@kernel
 def rhs_nowindow(x, v, t, p, dxdt):
     """dx/dt = k i (no window; the integrator clamps x to [0, 1])."""
     dxdt[0] = _rate(x, v, p)
 
 
-@njit(cache=True)
+@kernel
 def rhs_joglekar(x, v, t, p, dxdt):
     """dx/dt = k i f(x),  f = 1 - (2x - 1)^(2p), clamped at 0 outside [0, 1]."""
     s = 2.0 * x[0] - 1.0
@@ -50,7 +50,7 @@ def rhs_joglekar(x, v, t, p, dxdt):
     dxdt[0] = _rate(x, v, p) * f
 
 
-@njit(cache=True)
+@kernel
 def rhs_biolek(x, v, t, p, dxdt):
     """dx/dt = k i f(x, i),  f = 1 - (x - stp(-i))^(2p),  stp(u) = 1 for u >= 0 else 0."""
     r = _rate(x, v, p)
@@ -62,7 +62,7 @@ def rhs_biolek(x, v, t, p, dxdt):
     dxdt[0] = r * f
 
 
-@njit(cache=True)
+@kernel
 def rhs_prodromakis(x, v, t, p, dxdt):
     """dx/dt = k i f(x),  f = j (1 - [(x - 0.5)^2 + 0.75]^p), clamped at 0."""
     d = x[0] - 0.5

@@ -18,7 +18,7 @@ evaluated with a capped argument.
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 #: Cap on exponents (exp(60) ~ 1.1e26): rates faster than that are instantaneous on every time scale memfit resolves.
 MAX_EXP = 60.0
@@ -56,7 +56,7 @@ M_TAU0 = 13  # time unit of the switching law [s]
 M_JIT = 14  # relative half-width of the uniform threshold jitter averaged over [1]
 
 
-@njit(cache=True)
+@kernel
 def logistic(z):
     """1/(1 + exp(-z)) without overflow for any finite or infinite z."""
     if z >= 0.0:
@@ -65,25 +65,25 @@ def logistic(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True)
+@kernel
 def stps(x, b):
     """The listing's smoothed step ``stps(x, b) = 1/(1 + exp(-x/b))`` (b > 0)."""
     return logistic(x / b)
 
 
-@njit(cache=True)
+@kernel
 def abss(x, b):
     """The listing's smoothed |x|: ``x (stps(x, b) - stps(-x, b))`` = ``x tanh(x / 2b)``."""
     return x * math.tanh(0.5 * x / b)
 
 
-@njit(cache=True)
+@kernel
 def threshold_drive(u, beta, ut, b1):
     """``fs``: beta (u - (abss(u + ut) - abss(u - ut))/2); ~0 for |u| < ut, beta (|u| - ut) sgn(u) beyond."""
     return beta * (u - 0.5 * (abss(u + ut, b1) - abss(u - ut, b1)))
 
 
-@njit(cache=True)
+@kernel
 def window(x, u, lo, hi, b1, b2):
     """``ws``: stps(u) stps(1 - x/hi) + stps(-u) stps(x/lo - 1) (window of the 2013 listings)."""
     return stps(u, b1) * stps(1.0 - x / hi, b2) + stps(-u, b1) * stps(x / lo - 1.0, b2)
@@ -93,7 +93,7 @@ def window(x, u, lo, hi, b1, b2):
 GUARD_SHIFT = 30.0
 
 
-@njit(cache=True)
+@kernel
 def threshold_rate(x, u, beta, ut, lo, hi, b1, b2):
     """dx/dt of C.4 / L.3: f(u) W(x, u) as in the listings, times a guard towards the limit it points to.
 
@@ -114,7 +114,7 @@ def threshold_rate(x, u, beta, ut, lo, hi, b1, b2):
     return 0.0
 
 
-@njit(cache=True)
+@kernel
 def sigmoid_element(s, low, high, ini, k):
     """low + (high - low)/(a exp(-4 k s) + 1), a = (high - ini)/(ini - low) (Biolek 2013 eqs. 34, 54).
 
@@ -135,13 +135,13 @@ def sigmoid_element(s, low, high, ini, k):
 # ---------------------------------------------------------------------------
 # C.1
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def rhs_c1(x, v, t, p, dxdt):
     """d phi/dt = V (the state is the flux phi = int V dt)."""
     dxdt[0] = v
 
 
-@njit(cache=True)
+@kernel
 def charge_c1(x, v, p):
     """q = C(phi) V."""
     return sigmoid_element(x[0], p[C1_CLOW], p[C1_CHIGH], p[C1_CINI], p[C1_K]) * v
@@ -150,13 +150,13 @@ def charge_c1(x, v, p):
 # ---------------------------------------------------------------------------
 # C.4
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def rhs_c4(x, v, t, p, dxdt):
     """dx/dt = f(V) W(x, V), x = C (Biolek 2013 eqs. 49-51, smoothed as in the listing)."""
     dxdt[0] = threshold_rate(x[0], v, p[C4_BETA], p[C4_VT], p[C4_CLOW], p[C4_CHIGH], p[C4_B1], p[C4_B2])
 
 
-@njit(cache=True)
+@kernel
 def charge_c4(x, v, p):
     """q = x V (eq. 48)."""
     return x[0] * v
@@ -165,7 +165,7 @@ def charge_c4(x, v, p):
 # ---------------------------------------------------------------------------
 # Schroedter et al. 2023 pseudo-memcapacitor (memristor || C_par || R_par, in series with C_gs)
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def _k(x, on, off):
     """K(x) = off + (on - off) limit(x, 0, 1) (linear state dependence of the netlist)."""
     xl = x
@@ -176,7 +176,7 @@ def _k(x, on, off):
     return off + (on - off) * xl
 
 
-@njit(cache=True)
+@kernel
 def memristor_current(x, vm, p):
     """I_m = limit(K(x, I_on, I_off) sinh(K(x, a_on, a_off) vm), -I_cc, I_cc) [A]."""
     a = _k(x, p[M_AON], p[M_AOFF]) * vm
@@ -193,7 +193,7 @@ def memristor_current(x, vm, p):
     return i
 
 
-@njit(cache=True)
+@kernel
 def branch_current(x, w, p):
     """Current [A] of R_ser + memristor driven by w [V]: root of vm + R_ser I_m(vm) = w.
 
@@ -226,13 +226,13 @@ def branch_current(x, w, p):
     return memristor_current(x, vm, p)
 
 
-@njit(cache=True)
+@kernel
 def gate_voltage(x, v, p):
     """u = V(G, S) = s + v C_par/(C_par + C_gs); s = x[1] is the gate voltage at v = 0 [V]."""
     return x[1] + v * p[M_CPAR] / (p[M_CPAR] + p[M_CGS])
 
 
-@njit(cache=True)
+@kernel
 def log_sinhc(a):
     """ln(sinh(a)/a) for a >= 0 (0 at a = 0), overflow-free."""
     if a < 1e-4:
@@ -240,7 +240,7 @@ def log_sinhc(a):
     return a - math.log(2.0 * a) + math.log1p(-math.exp(-2.0 * a))
 
 
-@njit(cache=True)
+@kernel
 def switching_rate(x, vg, p):
     """Netlist state law, control voltage vg = V(G, IN) [V], averaged over the threshold jitter:
 
@@ -263,7 +263,7 @@ def switching_rate(x, vg, p):
     return -x * math.exp(e) / p[M_TAU0]
 
 
-@njit(cache=True)
+@kernel
 def rhs_mnt(x, v, t, p, dxdt):
     """x[0]: memristor state in [0, 1]; x[1]: s = (charge on the gate node)/(C_par + C_gs) [V].
 
@@ -275,7 +275,7 @@ def rhs_mnt(x, v, t, p, dxdt):
     dxdt[1] = (w / p[M_RPAR] + branch_current(x[0], w, p)) / (p[M_CPAR] + p[M_CGS])
 
 
-@njit(cache=True)
+@kernel
 def charge_mnt(x, v, p):
     """q = C_gs u: all charge entering the IN terminal ends on the gate capacitor."""
     return p[M_CGS] * gate_voltage(x, v, p)

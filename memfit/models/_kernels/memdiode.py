@@ -21,7 +21,7 @@ never overflows.
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 # port (both models)
 P_I_MIN = 0  # current prefactor in HRS (lam = 0) [A]
@@ -52,7 +52,7 @@ MAX_RATE_EXP = 80.0
 PORT_RTOL = 1e-15
 
 
-@njit(cache=True)
+@kernel
 def _clamp01(x):
     if x < 0.0:
         return 0.0
@@ -61,7 +61,7 @@ def _clamp01(x):
     return x
 
 
-@njit(cache=True)
+@kernel
 def _exp(z, cap):
     """exp(z) with z clamped to [-cap, cap]."""
     if z > cap:
@@ -71,7 +71,7 @@ def _exp(z, cap):
     return math.exp(z)
 
 
-@njit(cache=True)
+@kernel
 def port_coefficients(lam, p):
     """(I0, alpha, Rs) interpolated linearly in lam (clamped into [0, 1])."""
     s = _clamp01(lam)
@@ -81,19 +81,19 @@ def port_coefficients(lam, p):
     return i0, a, rs
 
 
-@njit(cache=True)
+@kernel
 def diode(vd, i0, a, beta):
     """I0 [exp(beta a V_D) - exp(-(1 - beta) a V_D)] [A] (exponents clamped at MAX_EXP)."""
     return i0 * (_exp(beta * a * vd, MAX_EXP) - _exp(-(1.0 - beta) * a * vd, MAX_EXP))
 
 
-@njit(cache=True)
+@kernel
 def diode_slope(vd, i0, a, beta):
     """d diode / d V_D [A/V] (same clamps)."""
     return i0 * a * (beta * _exp(beta * a * vd, MAX_EXP) + (1.0 - beta) * _exp(-(1.0 - beta) * a * vd, MAX_EXP))
 
 
-@njit(cache=True)
+@kernel
 def diode_voltage(v, i0, a, rs, beta, ei):
     """V_D solving diode(V_D) + EI = (v - V_D)/Rs, in the bracket [0, v - EI Rs].
 
@@ -140,7 +140,7 @@ def diode_voltage(v, i0, a, rs, beta, ei):
     return x
 
 
-@njit(cache=True)
+@kernel
 def port_current(lam, v, p):
     """Memdiode current [A] at memory state lam and device voltage v [V] (series resistance included)."""
     i0, a, rs = port_coefficients(lam, p)
@@ -150,14 +150,14 @@ def port_current(lam, v, p):
     return diode(vd, i0, a, beta) + ei
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Port equation I = I0 [exp(beta a V_D) - exp(-(1-beta) a V_D)] + EI, V_D = v - I Rs [A]."""
     return port_current(x[0], v, p)
 
 
 # --------------------------------------------------------------------------------------------- DMM
-@njit(cache=True)
+@kernel
 def dmm_rates(v, p):
     """(1/tau_S, 1/tau_R) [1/s]: tau_S = T0s exp(-v/V0s), tau_R = T0r exp(v/V0r), log clamped."""
     rs = _exp(v / p[P_V0S] - math.log(p[P_T0S]), MAX_RATE_EXP)
@@ -165,7 +165,7 @@ def dmm_rates(v, p):
     return rs, rr
 
 
-@njit(cache=True)
+@kernel
 def rhs_dmm(x, v, t, p, dxdt):
     """DMM balance equation d lam/dt = (1 - lam)/tau_S(v) - lam/tau_R(v)."""
     rs, rr = dmm_rates(v, p)
@@ -174,7 +174,7 @@ def rhs_dmm(x, v, t, p, dxdt):
 
 
 # --------------------------------------------------------------------------------------------- QMM
-@njit(cache=True)
+@kernel
 def logistic(z):
     """1/(1 + exp(-z)) without overflow."""
     if z >= 0.0:
@@ -183,7 +183,7 @@ def logistic(z):
     return e / (1.0 + e)
 
 
-@njit(cache=True)
+@kernel
 def qmm_target(lam, v, p):
     """The hysteron min(Gr(v), max(Gs(v), lam)) with the logistic set and reset ridges."""
     gs = logistic(p[P_ETA_SET] * (v - p[P_V_SET]))
@@ -191,7 +191,7 @@ def qmm_target(lam, v, p):
     return min(gr, max(gs, lam))
 
 
-@njit(cache=True)
+@kernel
 def rhs_qmm(x, v, t, p, dxdt):
     """QMM relaxation C_H0 * 1 Ohm * d lam/dt = min(Gr(v), max(Gs(v), lam)) - lam."""
     lam = x[0]

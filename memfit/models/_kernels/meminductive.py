@@ -18,7 +18,7 @@ changing those helpers, remove this module's cache files
 (``__pycache__/meminductive.*.nbi``/``.nbc``) or touch this file.
 """
 
-from numba import njit
+from memfit._jit import kernel
 
 from memfit.models._kernels.memcapacitive import sigmoid_element, threshold_rate
 
@@ -48,13 +48,13 @@ L2_C = 4  # loop capacitance [F]
 # ---------------------------------------------------------------------------
 # L.1
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def rhs_l1(x, i, t, p, dxdt):
     """dq/dt = I (the state is the charge q = int I dt)."""
     dxdt[0] = i
 
 
-@njit(cache=True)
+@kernel
 def flux_l1(x, i, p):
     """phi = L(q) I."""
     return sigmoid_element(x[0], p[L1_LLOW], p[L1_LHIGH], p[L1_LINI], p[L1_K]) * i
@@ -63,13 +63,13 @@ def flux_l1(x, i, p):
 # ---------------------------------------------------------------------------
 # L.3
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def rhs_l3(x, i, t, p, dxdt):
     """dx/dt = f(I) W(x, I), x = L (Biolek 2013 eqs. 60-62, smoothed as in the listing)."""
     dxdt[0] = threshold_rate(x[0], i, p[L3_BETA], p[L3_IT], p[L3_LLOW], p[L3_LHIGH], p[L3_B1], p[L3_B2])
 
 
-@njit(cache=True)
+@kernel
 def flux_l3(x, i, p):
     """phi = x I (eq. 59)."""
     return x[0] * i
@@ -78,13 +78,13 @@ def flux_l3(x, i, p):
 # ---------------------------------------------------------------------------
 # L.2
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def _mutual(p):
     """M = k sqrt(L1 L2) [H]."""
     return p[L2_K] * (p[L2_L1] * p[L2_L2]) ** 0.5
 
 
-@njit(cache=True)
+@kernel
 def rhs_l2(x, i, t, p, dxdt):
     """x[0] = v_C = q_C/C [V]; x[1] = j = I_L2 + (M/L2) I [A] (flux linkage of L2 over L2).
 
@@ -97,7 +97,7 @@ def rhs_l2(x, i, t, p, dxdt):
     dxdt[1] = (x[0] - p[L2_R] * il2) / p[L2_L2]
 
 
-@njit(cache=True)
+@kernel
 def flux_l2(x, i, p):
     """phi = L1 I + M I_L2 = (L1 - M^2/L2) I + M j (eqs. 55, 58)."""
     m = _mutual(p)

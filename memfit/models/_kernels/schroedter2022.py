@@ -32,7 +32,7 @@ Numerical guards (none is active in the physical range of the defaults):
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 P_AR = 0  # A_r [S]: prefactor of the sqrt(|u|/x) (positive-branch, Poole-Frenkel-like) term
 P_AS = 1  # A_s [S]: prefactor of the sqrt(|u|) (negative-branch) term
@@ -55,7 +55,7 @@ X_FLOOR = 1e-6
 DRIVE_MAX = 1e300
 
 
-@njit(cache=True)
+@kernel
 def _capped_exp(e):
     """exp(e) with e capped at EXP_MAX; returns (value, 1.0 if not capped else 0.0)."""
     if e > EXP_MAX:
@@ -63,7 +63,7 @@ def _capped_exp(e):
     return math.exp(e), 1.0
 
 
-@njit(cache=True)
+@kernel
 def core_iv(x, u, p):
     """Core current i_core = G(x, u) u [A] and its slope d i_core / du [S].
 
@@ -85,7 +85,7 @@ def core_iv(x, u, p):
     return i, di
 
 
-@njit(cache=True)
+@kernel
 def core_voltage(x, v, p):
     """Core voltage u [V] for device voltage v [V]: root of h(u) = u + R_s (i_core(u) + u/R_p) - v.
 
@@ -133,7 +133,7 @@ def core_voltage(x, v, p):
     return u
 
 
-@njit(cache=True)
+@kernel
 def rate(x, i_core, p):
     """dx/dt [1/s] for state x and core current i_core [A] (netlist F(Vm, x), i_core = Vm G(x, Vm))."""
     xg = x if x > X_FLOOR else X_FLOOR
@@ -150,7 +150,7 @@ def rate(x, i_core, p):
     return p[P_C1] * (_capped_exp(e_up)[0] - _capped_exp(e_dn)[0])
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Terminal current i [A] at device voltage v [V]: i_core(u) + u/R_p with u = core_voltage(x, v)."""
     u = core_voltage(x[0], v, p)
@@ -158,7 +158,7 @@ def current(x, v, p):
     return i + u / p[P_RP]
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """dx/dt = F(u, x) with u the core voltage at device voltage v."""
     u = core_voltage(x[0], v, p)

@@ -22,7 +22,7 @@ Numerical notes:
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 P_I0 = 0  # current scale [A]
 P_G0 = 1  # gap decay length of the current [m]
@@ -53,7 +53,7 @@ MAX_LOG_RATE = 300.0
 _LN2 = math.log(2.0)
 
 
-@njit(cache=True)
+@kernel
 def _scaled_sinh(log_a, z, cap):
     """``exp(log_a) * sinh(z)`` without overflow or ``0 * inf``; log of the magnitude capped at ``cap``."""
     if z == 0.0:
@@ -70,25 +70,25 @@ def _scaled_sinh(log_a, z, cap):
     return r if z > 0.0 else -r
 
 
-@njit(cache=True)
+@kernel
 def port_current(g, v, p):
     """``I0 exp(-g/g0) sinh(v/V0)`` [A] at gap ``g`` [m] and device voltage ``v`` [V]."""
     return _scaled_sinh(math.log(p[P_I0]) - g / p[P_G0], v / p[P_V0], MAX_LOG_I)
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Port equation I = I0 exp(-g/g0) sinh(v/V0) [A] (zero at v = 0)."""
     return port_current(x[0], v, p)
 
 
-@njit(cache=True)
+@kernel
 def temperature(g, v, p):
     """Algebraic self-heating T = T0 + |v I(g, v)| Rth [K]."""
     return p[P_T0] + abs(v * port_current(g, v, p)) * p[P_RTH]
 
 
-@njit(cache=True)
+@kernel
 def gamma(g, v, p):
     """Local field-enhancement factor gamma0 - beta (g / 1 nm)^3, floored at 0.
 
@@ -103,7 +103,7 @@ def gamma(g, v, p):
     return gm if gm > 0.0 else 0.0
 
 
-@njit(cache=True)
+@kernel
 def field_gate(g, v, p):
     """Field gate w in [0, 1]: 0.5 (1 + tanh((F - F_min)/F_smooth)), F = gamma |v| / tox.
 
@@ -116,7 +116,7 @@ def field_gate(g, v, p):
     return 1.0 if f >= p[P_F_MIN] else 0.0
 
 
-@njit(cache=True)
+@kernel
 def gap_rate(g, v, p):
     """Ungated, unsaturated gap velocity -Vel0 exp(-Ea/kT) sinh(gamma a0 v / (tox kT/q)) [m/s]."""
     if v == 0.0:
@@ -126,7 +126,7 @@ def gap_rate(g, v, p):
     return -_scaled_sinh(math.log(p[P_VEL0]) - p[P_EA] / vt, u, MAX_LOG_RATE)
 
 
-@njit(cache=True)
+@kernel
 def boundary_factor(s, width):
     """tanh(s / width) for distance ``s`` > 0 to the bound being approached, 0 at or beyond it.
 
@@ -139,7 +139,7 @@ def boundary_factor(s, width):
     return 1.0
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """dg/dt = w(F) * gap_rate * b, b the boundary factor of the bound the rate drives towards."""
     g = x[0]

@@ -9,7 +9,7 @@ constants.  Equations and provenance: :mod:`memfit.models.vo2`.
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 P_R0 = 0  # insulating prefactor [Ohm]
 P_EA = 1  # activation temperature [K]
@@ -33,27 +33,27 @@ S_XI = 2
 _T_FLOOR = 50.0  # K; keeps exp(E_a/T) finite for trial stages far below the declared bound
 
 
-@njit(cache=True)
+@kernel
 def insulating_fraction(tp, xi, p):
     """g = 1/2 + 1/2 tanh(beta (T_c - theta)),  theta = T_p - xi w/2 (effective temperature of the phase)."""
     theta = tp - 0.5 * xi * p[P_W]
     return 0.5 + 0.5 * math.tanh(p[P_BETA] * (p[P_TC] - theta))
 
 
-@njit(cache=True)
+@kernel
 def resistance(T, tp, xi, p):
     """Core resistance R = R0 exp(E_a/T) g(T_p, xi) + R_m [Ohm]."""
     tk = T if T > _T_FLOOR else _T_FLOOR
     return p[P_R0] * math.exp(p[P_EA] / tk) * insulating_fraction(tp, xi, p) + p[P_RM]
 
 
-@njit(cache=True)
+@kernel
 def core_voltage(v, r, p):
     """Voltage u across the core behind the parasitic series R_s, with R_p across the core [V]."""
     return v / (1.0 + p[P_RS] * (1.0 / r + 1.0 / p[P_RP]))
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Device current i = u (1/R + 1/R_p) [A]."""
     r = resistance(x[S_T], x[S_TP], x[S_XI], p)
@@ -61,7 +61,7 @@ def current(x, v, p):
     return u * (1.0 / r + 1.0 / p[P_RP])
 
 
-@njit(cache=True)
+@kernel
 def minor_rate(r, p):
     """Hysteron rate F(r) = gamma s / (s^2 + eps^4)^(1/4),  s = r (2 - r).
 
@@ -76,7 +76,7 @@ def minor_rate(r, p):
     return p[P_GAMMA] * s / math.sqrt(math.sqrt(s * s + e2 * e2))
 
 
-@njit(cache=True)
+@kernel
 def play_rate(T, tp, p):
     """dT_p/dt of the soft play: (T - T_p) ((T - T_p)/delta)^8 S_th/C_th [K/s].
 
@@ -91,7 +91,7 @@ def play_rate(T, tp, p):
     return d * z4 * z4 * p[P_STH] / p[P_CTH]
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """Thermal balance, soft play and hysteron.
 

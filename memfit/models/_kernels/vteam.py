@@ -19,7 +19,7 @@ Numerical notes (reference note, section 2 pitfalls):
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 P_R_ON = 0  # resistance at x = 0 [Ohm]
 P_R_OFF = 1  # resistance at x = 1 [Ohm]
@@ -35,7 +35,7 @@ P_P = 8  # Biolek window exponent (vteam_biolek only)
 MAX_EXP = 600.0
 
 
-@njit(cache=True)
+@kernel
 def _power(u, a):
     """``u**a`` for ``u > 0`` via ``exp(a log u)``, exponent capped at MAX_EXP."""
     e = a * math.log(u)
@@ -44,7 +44,7 @@ def _power(u, a):
     return math.exp(e)
 
 
-@njit(cache=True)
+@kernel
 def drift(v, p):
     """Window-free VTEAM rate g(v) [1/s] (Kvatinsky 2015 eq. 1; Biolek 2021 eq. 3).
 
@@ -60,7 +60,7 @@ def drift(v, p):
     return 0.0
 
 
-@njit(cache=True)
+@kernel
 def _clamp01(x):
     if x < 0.0:
         return 0.0
@@ -69,21 +69,21 @@ def _clamp01(x):
     return x
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """Linear port: v = [R_on + (R_off - R_on) x] i  ->  i [A] (x clamped to [0, 1])."""
     xc = _clamp01(x[0])
     return v / (p[P_R_ON] + (p[P_R_OFF] - p[P_R_ON]) * xc)
 
 
-@njit(cache=True)
+@kernel
 def current_exp(x, v, p):
     """Exponential port: v = R_on exp(lambda x) i, lambda = ln(R_off/R_on)  ->  i [A]."""
     xc = _clamp01(x[0])
     return v / (p[P_R_ON] * math.exp(math.log(p[P_R_OFF] / p[P_R_ON]) * xc))
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """dx/dt = g(v): no window (f = 1), saturating at the bounds.
 
@@ -104,7 +104,7 @@ def rhs(x, v, t, p, dxdt):
     dxdt[0] = g
 
 
-@njit(cache=True)
+@kernel
 def rhs_biolek(x, v, t, p, dxdt):
     """dx/dt = g(v) f(x, v) with the Biolek window (Biolek 2009 eq. 10, VTEAM orientation).
 

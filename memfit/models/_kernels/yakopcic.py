@@ -14,7 +14,7 @@ conductance); the arguments of ``exp`` and ``sinh`` are capped at
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 P_A1 = 0  # I-V magnitude for V >= 0 [A]
 P_A2 = 1  # I-V magnitude for V < 0 [A]
@@ -33,14 +33,14 @@ P_ETA = 11  # direction of motion relative to the voltage polarity (+1 or -1)
 MAX_ARG = 600.0
 
 
-@njit(cache=True)
+@kernel
 def _exp(u):
     if u > MAX_ARG:
         u = MAX_ARG
     return math.exp(u)
 
 
-@njit(cache=True)
+@kernel
 def threshold(v, p):
     """g(V) [1/s]: ``Ap (e^V - e^Vp)`` above Vp, ``-An (e^-V - e^Vn)`` below -Vn, else exactly 0."""
     if v > p[P_VP]:
@@ -50,7 +50,7 @@ def threshold(v, p):
     return 0.0
 
 
-@njit(cache=True)
+@kernel
 def window(x, v, p):
     """f(x, V): motion decay near the bound being approached (clamped at 0).
 
@@ -74,7 +74,7 @@ def window(x, v, p):
     return 1.0
 
 
-@njit(cache=True)
+@kernel
 def rhs(x, v, t, p, dxdt):
     """dx/dt = eta g(V) f(x, V)."""
     g = threshold(v, p)
@@ -84,7 +84,7 @@ def rhs(x, v, t, p, dxdt):
     dxdt[0] = p[P_ETA] * g * window(x[0], v, p)
 
 
-@njit(cache=True)
+@kernel
 def current(x, v, p):
     """I = a1 x sinh(bV) for V >= 0, a2 x sinh(bV) for V < 0 [A] (x clamped to [0, 1])."""
     xc = x[0]

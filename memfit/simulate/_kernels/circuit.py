@@ -37,7 +37,7 @@ PARALLEL_C), its charge (CHARGE) or its flux (FLUX).
 
 import math
 
-from numba import njit
+from memfit._jit import kernel
 
 # segment table columns (see memfit.simulate.stimulus)
 _T0, _T1, _KIND, _A, _B, _C, _D, _MODE = 0, 1, 2, 3, 4, 5, 6, 7
@@ -51,7 +51,7 @@ O_VDEV, O_I, O_VTERM, O_COMP, O_PORT = 0, 1, 2, 3, 4
 N_OUT = 5
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def source_value(seg, s, tau):
     """Source value of segment ``s`` at local time ``tau`` (seconds since the segment started) [V or A]."""
     if seg[s, _KIND] == 1.0:
@@ -59,7 +59,7 @@ def source_value(seg, s, tau):
     return seg[s, _A] + (seg[s, _B] - seg[s, _A]) * tau / (seg[s, _T1] - seg[s, _T0])
 
 
-@njit(cache=True)
+@kernel
 def source_slope(seg, s, tau):
     """Time derivative of the source in segment ``s`` at local time ``tau`` [V/s or A/s]."""
     if seg[s, _KIND] == 1.0:
@@ -68,12 +68,12 @@ def source_slope(seg, s, tau):
     return (seg[s, _B] - seg[s, _A]) / (seg[s, _T1] - seg[s, _T0])
 
 
-@njit(cache=True)
+@kernel
 def _g(cur, x, p, a, b, target, v):
     return a * v + b * cur(x, v, p) - target
 
 
-@njit(cache=True)
+@kernel
 def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
     """Root of ``a u + b cur(x, u) - target`` between ``v_lo`` and ``v_hi``.
 
@@ -139,7 +139,7 @@ def solve_port(cur, x, p, a, b, target, v_lo, v_hi):
     return v
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _series_point(cur, x, p, src, mode, rs, icomp, vcomp):
     """(v_dev, i, comp) of a conductive device behind R_s.
 
@@ -154,7 +154,7 @@ def _series_point(cur, x, p, src, mode, rs, icomp, vcomp):
     return _series_point_solved(cur, x, p, src, mode, rs, icomp, vcomp)
 
 
-@njit(cache=True)
+@kernel
 def _series_point_solved(cur, x, p, src, mode, rs, icomp, vcomp):
     """:func:`_series_point` where the port equation must be solved (series resistance, compliance,
     current source)."""
@@ -188,7 +188,7 @@ def _series_point_solved(cur, x, p, src, mode, rs, icomp, vcomp):
 _MIN_FD_STEP = 1e-290
 
 
-@njit(cache=True)
+@kernel
 def _partial_x(cur, x, u, p, k, scale):
     """d cur / d x_k by a central difference (step 6e-6 of the state's magnitude or scale)."""
     xk = x[k]
@@ -201,14 +201,14 @@ def _partial_x(cur, x, u, p, k, scale):
     return (q1 - q0) / (2.0 * h)
 
 
-@njit(cache=True)
+@kernel
 def _partial_u(cur, x, u, p, scale):
     """d cur / d u by a central difference (step 6e-6 of the drive's magnitude or scale)."""
     h = max(6e-6 * max(abs(u), scale), _MIN_FD_STEP)
     return (cur(x, u + h, p) - cur(x, u - h, p)) / (2.0 * h)
 
 
-@njit(cache=True)
+@kernel
 def _drive_scale(seg, s):
     """Magnitude of the source in segment s (the finite-difference scale of the port's drive)."""
     if seg[s, _KIND] == 1.0:
@@ -218,7 +218,7 @@ def _drive_scale(seg, s):
     return m if m > 0.0 else 1e-12
 
 
-@njit(cache=True)
+@kernel
 def _chain_rule(cur, x, u, p, dx, nx, seg, s, tau, lo, hi):
     """d/dt of the port quantity cur(x, u(t)): Q_u du/dt + sum_k Q_xk dx_k/dt (analytic source slope)."""
     d = _partial_u(cur, x, u, p, _drive_scale(seg, s)) * source_slope(seg, s, tau)
@@ -229,7 +229,7 @@ def _chain_rule(cur, x, u, p, dx, nx, seg, s, tau, lo, hi):
     return d
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """dy/dt of device + circuit at local time ``tau`` of segment ``s``, and the observables.
 
@@ -247,7 +247,7 @@ def circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     return _eval_flux(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def circuit_observe(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     """The observables only (what an output sample records); skips the state derivative where it
     is not needed for them (the series circuit)."""
@@ -265,7 +265,7 @@ def circuit_observe(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, h
     return circuit_eval(rhs, cur, ckind, nx, tau, y, p, seg, s, circ, dy, out, lo, hi)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _eval_series(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
     rs = circ[0]
     x = y[:nx]
@@ -282,7 +282,7 @@ def _eval_series(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _eval_parallel_c(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
     rs = circ[0]
     icomp = circ[1]
@@ -305,7 +305,7 @@ def _eval_parallel_c(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _eval_charge(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     rs = circ[0]
     icomp = circ[1]
@@ -349,7 +349,7 @@ def _eval_charge(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _eval_flux(rhs, cur, nx, tau, y, p, seg, s, circ, dy, out, lo, hi):
     rs = circ[0]
     icomp = circ[1]

@@ -43,6 +43,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from memfit._jit import kernel
+
 from memfit.simulate._kernels.circuit import (  # noqa: F401
     O_COMP,
     SERIES,
@@ -126,7 +128,7 @@ SD_BHAT = np.array([59 / 48, -17 / 96, 225 / 32, -85 / 12, 0.0])
 # VTEAM right-hand side itself.  Measured: integrator kernel 2.61 -> 1.56 ms on the VTEAM benchmark,
 # for ~10 s more cold compilation.  Inlining the port solves or the output recorder as well added
 # 20-40 s of compilation for < 10 %.
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=False):
     """dy/dt of device + circuit at time t (observables into ``ob``); False if no operating point.
 
@@ -145,7 +147,7 @@ def system_rhs(rhs, cur, ck, nx, t, y, p, seg, s, circ, dy, ob, lo, hi, beyond=F
     return True
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _saturate(y, dy, lo, hi, nx, beyond):
     """Zero the rate of each device state that sits on (``beyond``: on or past) the bound it is
     pushed into (see :func:`system_rhs`)."""
@@ -157,7 +159,7 @@ def _saturate(y, dy, lo, hi, nx, beyond):
             dy[j] = 0.0
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _store_clamped(y, lo, hi, X, row, yy):
     """``X[row] = yy = y`` clamped into ``[lo, hi]`` (the state an output sample records)."""
     for j in range(y.shape[0]):
@@ -170,7 +172,7 @@ def _store_clamped(y, lo, hi, X, row, yy):
         yy[j] = v
 
 
-@njit(cache=True)
+@kernel
 def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT, yy, dy, ob):
     """Store the (clamped) state and the circuit observables of output time k.
 
@@ -188,7 +190,7 @@ def _record(rhs, cur, ck, nx, y, p, seg, s, t, circ, lo, hi, k, X, OUT, yy, dy, 
             OUT[ko, j] = math.nan
 
 
-@njit(cache=True)
+@kernel
 def _err_norm(e, y0, y1, rtol, atol):
     acc = 0.0
     n = e.shape[0]
@@ -199,7 +201,7 @@ def _err_norm(e, y0, y1, rtol, atol):
     return math.sqrt(acc / n)
 
 
-@njit(cache=True)
+@kernel
 def _clip(y, lo, hi):
     changed = False
     for j in range(y.shape[0]):
@@ -212,7 +214,7 @@ def _clip(y, lo, hi):
     return changed
 
 
-@njit(cache=True)
+@kernel
 def _finite(y):
     for j in range(y.shape[0]):
         if not math.isfinite(y[j]):
@@ -220,7 +222,7 @@ def _finite(y):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _outside(y, lo, hi):
     """True if y leaves its bounds by more than 1 % of the range (a trial stage overshooting).
 
@@ -235,7 +237,7 @@ def _outside(y, lo, hi):
     return False
 
 
-@njit(cache=True)
+@kernel
 def _snap_to_bounds(y_old, y, lo, hi, nx, rtol):
     """Put a state that moves towards a bound and is within ``rtol`` of the range from it onto the bound.
 
@@ -259,7 +261,7 @@ def _snap_to_bounds(y_old, y, lo, hi, nx, rtol):
     return moved
 
 
-@njit(cache=True)
+@kernel
 def _aim_at_bounds(y, f, lo, hi, nx, h, atol):
     """Shorten a step that would carry a state past its bound, so it lands about on the bound.
 
@@ -287,7 +289,7 @@ def _aim_at_bounds(y, f, lo, hi, nx, h, atol):
     return h
 
 
-@njit(cache=True)
+@kernel
 def _max_step(seg, s, span):
     """Largest step in segment s: the segment, or 1/20 of a sine period (so a
     threshold crossed only near a crest is not stepped over)."""
@@ -296,7 +298,7 @@ def _max_step(seg, s, span):
     return span
 
 
-@njit(cache=True)
+@kernel
 def _initial_step(rhs, cur, ck, nx, t, y, p, seg, s, circ, rtol, atol, f0, tmp, f1, span, stats, ob, lo, hi):
     """Hairer's starting-step heuristic, limited to the segment span (``tmp``, ``f1``: scratch).
 
@@ -347,7 +349,7 @@ def _dopri5(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, atol, 
                        np.empty(OUT.shape[1]), np.empty((7, n)))
 
 
-@njit(cache=True)
+@kernel
 def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
                 y, ynew, tmp, err, yd, scr_y, scr_dy, ob, K):
     """Dormand-Prince 5(4) over the whole stimulus; returns a status code.
@@ -539,7 +541,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
 # ---------------------------------------------------------------------------
 # SDIRK4
 # ---------------------------------------------------------------------------
-@njit(cache=True)
+@kernel
 def _lu_factor(M, piv):
     """In-place LU with partial pivoting; returns False if singular."""
     n = M.shape[0]
@@ -565,7 +567,7 @@ def _lu_factor(M, piv):
     return True
 
 
-@njit(cache=True)
+@kernel
 def _lu_solve(M, piv, b):
     """Solve in place using the factors from :func:`_lu_factor`."""
     n = M.shape[0]
@@ -584,7 +586,7 @@ def _lu_solve(M, piv, b):
         b[i] /= M[i, i]
 
 
-@njit(cache=True)
+@kernel
 def _sdirk_step(rhs, cur, ck, nx, t, h, y, p, seg, s, circ, rtol, atol, lo, hi, K, Y, base, F, M, piv, ynew, err, stats,
                 ob, fj, yj, fs, dY, h_kink):
     """One SDIRK4 step; returns the error norm (inf when Newton failed).  ``fj, yj, fs, dY``: scratch.
@@ -680,7 +682,7 @@ def _sdirk4(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_st
                        np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n))
 
 
-@njit(cache=True)
+@kernel
 def sdirk4_core(rhs, cur, ck, nx, seg, tout, x0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats,
                 y, scr_y, scr_dy, ob, K, Y, base, F, M, piv, ynew, err, fj, yj, fs, dY):
     """SDIRK4 over the whole stimulus; returns a status code.
