@@ -240,6 +240,9 @@ class DeviceModel:
     port: str = "i(v)"
     voltage_thresholds: tuple = ()
     _index: Mapping[str, int] = field(default=None, repr=False, compare=False)
+    #: per state attribute ("lower", "upper", "initial"): (row of the constant entries, NaN where a
+    #: parameter gives the value; [(state index, parameter index)] of those) -- see _state_table
+    _state_specs: Mapping[str, tuple] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "states", tuple(self.states))
@@ -258,6 +261,7 @@ class DeviceModel:
         if clash:
             raise ModelError(f"model {self.name!r}: state names {sorted(clash)} clash with result columns")
         object.__setattr__(self, "_index", {n: k for k, n in enumerate(names)})
+        object.__setattr__(self, "_state_specs", {})
         object.__setattr__(self, "voltage_thresholds", tuple((str(n), float(sg)) for n, sg in self.voltage_thresholds))
         for n, sg in self.voltage_thresholds:
             if n not in self._index or self.parameters[self._index[n]].unit != "V" or sg not in (1.0, -1.0):
@@ -364,13 +368,17 @@ class DeviceModel:
         columns one by one: column-by-column strided writes took 0.5 s for the 22-state FTJ on a
         512x512 tile (262k rows), the broadcast row ~20 ms.
         """
-        specs = [getattr(s, attr) for s in self.states]
-        row = np.array([np.nan if isinstance(b, str) else float(b) for b in specs])
+        specs = self._state_specs.get(attr)
+        if specs is None:  # (a dict filled on first use: the model is frozen, its states fixed)
+            values = [getattr(s, attr) for s in self.states]
+            row = np.array([np.nan if isinstance(b, str) else float(b) for b in values])
+            specs = self._state_specs[attr] = (row, [(k, self._index[b]) for k, b in enumerate(values)
+                                                     if isinstance(b, str)])
+        row, from_params = specs
         out = np.empty(p.shape[:-1] + (self.n_states,))
         out[...] = row
-        for k, b in enumerate(specs):
-            if isinstance(b, str):
-                out[..., k] = p[..., self._index[b]]
+        for k, j in from_params:
+            out[..., k] = p[..., j]
         return out
 
     def state_bounds(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from numba import config, njit, types
+from numba.extending import typeof_impl
 
 from memfit import _jit
 from memfit.simulate._kernels import circuit as _circuit
@@ -91,7 +92,8 @@ def kernels(model):
     Returned as first-class function objects holding the compiled addresses
     (numba's ``CompileResultWAP``): passing a dispatcher instead makes numba
     look the compiled overload up on every call, ~0.1 ms, which dominated
-    short simulations inside fits.
+    short simulations inside fits.  They are :class:`_KernelPointer` objects,
+    whose numba type is computed once (see there).
     """
     if config.DISABLE_JIT:
         return model.rhs, model.current
@@ -101,7 +103,27 @@ def kernels(model):
     return _WAPS[key]
 
 
+class _KernelPointer(types.CompileResultWAP):
+    """A compiled model kernel passed to the integrators, with its numba type attached.
+
+    numba types a plain ``CompileResultWAP`` argument by building a new
+    ``FunctionType`` from its signature on every call of the jitted function:
+    ~11 us per kernel, 23 us of a simulation's ~25 us call overhead (a fit
+    calls the integrator hundreds of times).  The ``typeof_impl`` registered
+    below (numba's public extension point) returns the stored type instead.
+    """
+
+    def __init__(self, cres, numba_type):
+        super().__init__(cres)
+        self.numba_type = numba_type
+
+
+@typeof_impl.register(_KernelPointer)
+def _typeof_kernel_pointer(val, c):
+    return val.numba_type
+
+
 def _wap(dispatcher, sig):
     if sig.args not in dispatcher.overloads:
         dispatcher.compile(sig.args)
-    return types.CompileResultWAP(dispatcher.get_compile_result(sig))
+    return _KernelPointer(dispatcher.get_compile_result(sig), types.FunctionType(sig))

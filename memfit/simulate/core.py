@@ -433,14 +433,20 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     crossing times are known) and the rows have at most ``_MAX_CUT_LEVELS`` distinct thresholds
     between them (a finite-difference Jacobian's batch has a few; a cut at another row's threshold
     only costs a restart).  Outputs are unchanged: the cuts are extra integrator breakpoints, not
-    output times.  (Cutting is one jitted pass of a few microseconds: nothing is cached.)
+    output times.  The last cut table of each stimulus is kept with its levels (a fit or a
+    benchmark runs one stimulus at the same thresholds many times; the cut itself is a jitted
+    pass of a few microseconds, the Python around it ~15 us).
     """
     if not model.voltage_thresholds or kind != _c.SERIES or circ.series_resistance != 0:
         return stim.segments
-    levels = np.unique(model.threshold_voltages(P))
-    if levels.size > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
+    levels = tuple(sorted(set(model.threshold_voltages(P).ravel().tolist())))
+    if len(levels) > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
         return stim.segments
-    return split_at_levels(stim.segments, levels)
+    memo = _per_stimulus(stim, "cut", dict)
+    if memo.get("levels") != levels:
+        memo["table"] = split_at_levels(stim.segments, levels)
+        memo["levels"] = levels
+    return memo["table"]
 
 
 #: most distinct threshold voltages a batch is cut at

@@ -113,6 +113,19 @@ def test_rate_formula_thresholds_and_continuity(name):
         assert 0.0 > d[0] >= SLOW["k_on"] * eps**3 * 1.000001
 
 
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 3.0, 4.0, 8.0, 0.5, 2.5, 8.5, 15.0])
+def test_compiled_rate_for_integer_and_fractional_exponents(alpha):
+    """The compiled kernel takes integer exponents by multiplication, others as exp(a log u):
+    both agree with the rate written out with Python's ``**`` to rounding."""
+    m = get_model("vteam")
+    q = dict(SLOW, alpha_off=alpha, alpha_on=alpha)
+    p = m.params(q)
+    d = np.empty(1)
+    for v in (-3.0, -1.0, -0.41, 0.31, 0.7, 1.5, 3.0):
+        m.rhs(np.array([0.5]), v, 0.0, p, d)
+        assert d[0] == pytest.approx(_g(v, q), rel=1e-13, abs=0.0)
+
+
 def test_rate_stays_finite_at_absurd_bias():
     """The power is evaluated in log form with a capped exponent: no overflow to inf or NaN."""
     m = get_model("vteam")
