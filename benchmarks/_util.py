@@ -11,6 +11,7 @@ first (see ``baselines_and_pitfalls.md``: two thread pools in one process made t
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -68,13 +69,22 @@ class Timing:
         return len(self.times)
 
 
-def measure(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, keep: str = "last") -> Timing:
+def measure(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1, keep: str = "last",
+            min_time: float = 0.0) -> Timing:
     """Call ``fn`` ``warmup`` times untimed (compilation, caches), then ``repeats`` times timed.
 
-    ``keep="all"`` keeps every timed call's result in ``Timing.results`` (small results only).
+    ``min_time`` [s]: time more calls, as many as add up to about ``min_time`` (estimated from the
+    last warm-up call; at most 2000), so that the median of a sub-millisecond call is not that of a
+    handful of noisy samples.  ``keep="all"`` keeps every timed call's result in ``Timing.results``
+    (small results only).
     """
+    t_one = math.inf
     for _ in range(warmup):
+        t0 = time.perf_counter()
         fn()
+        t_one = time.perf_counter() - t0
+    if min_time > 0 and math.isfinite(t_one):
+        repeats = max(repeats, min(2000, math.ceil(min_time / max(t_one, 1e-9))))
     times, result, results = [], None, []
     for _ in range(max(1, repeats)):
         t0 = time.perf_counter()
