@@ -456,6 +456,7 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
                 # outputs inside (t, tnew]; tnew itself only when it is not the segment end
                 # (the end belongs to the next segment, recorded at its start)
                 dense = False
+                inv_h = 0.0
                 while k_out < m and tout[k_out] - ta > t and (
                     tout[k_out] - ta < tnew or (tout[k_out] - ta == tnew and not last)
                 ):
@@ -479,7 +480,8 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
                             K[3, j] = c2
                             K[4, j] = c3
                         dense = True
-                    th = (tout[k_out] - ta - t) / h
+                        inv_h = 1.0 / h
+                    th = (tout[k_out] - ta - t) * inv_h
                     for j in range(n):
                         yd[j] = y[j] + h * (th * (K[1, j] + th * (K[2, j] + th * (K[3, j] + th * K[4, j]))))
                     if direct and seg[s, _MODE] == 0.0:
