@@ -69,6 +69,9 @@ class _Problem:
         self.noise = np.ones(len(data))  # residual scatter per dataset (set by reweighting)
         self.reweighted = False
         self.nfev = 0
+        # (P, X0, [per-dataset residual before weighting]) of the latest residual(): least squares asks
+        # for the Jacobian at the point it has just evaluated, whose row the Jacobian then reuses
+        self._last: tuple | None = None
         self.x0_fixed: dict[str, float] = {}
         self.transforms: dict[str, tuple] = {}  # set by fit() from _build_params
         self.user_expr = True  # a user-given expr (other parameters' values through lmfit); set by fit()
@@ -137,7 +140,7 @@ class _Problem:
             P, X0 = self.rows(pars)
         except ParameterError:  # a trial step moved a state bound past the recorded initial state
             return np.concatenate([self.scaled(np.full(fd.n, _PENALTY), d) for d, fd in enumerate(self.data)])
-        out = []
+        out, raw = [], []
         for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
             try:
                 o, _ = sim.run(P[d], X0[d])
@@ -145,8 +148,33 @@ class _Problem:
             except (IntegrationError, ParameterError):
                 r = np.full(fd.n, _PENALTY)
             r = np.where(np.isfinite(r), r, _PENALTY)
+            raw.append(r)
             out.append(self.scaled(r, d))
+        self._last = (P, X0, raw)
         return np.concatenate(out)
+
+    def _cached_base(self, rows_P, steps) -> list | None:
+        """The per-dataset residuals of the Jacobian's base rows ``rows_P[0]`` = (P, X0), if residual()
+        last evaluated exactly them and the batch integrates exactly as that single run did.
+
+        A batch is cut at the switching thresholds of all its rows (see
+        :func:`memfit.simulate.core._integration_segments`); when the Jacobian perturbs a threshold the
+        perturbed rows get cuts the single run did not have, and a base row from the single run would
+        differ from them by the integration error at those cuts -- divided by the finite-difference
+        step that is ~1e-3 of a column (VTEAM), 10x the Jacobian's own noise.  Then the base row is
+        integrated in the batch, as every row was before.
+        """
+        base = rows_P[0]
+        if base is None or self._last is None or any(rp is None for rp in rows_P):
+            return None
+        P, X0, raw = self._last
+        if not (np.array_equal(P, base[0]) and np.array_equal(X0, base[1])):
+            return None
+        if self.model.voltage_thresholds:
+            levels = self.model.threshold_voltages(base[0])
+            if any(not np.array_equal(self.model.threshold_voltages(rp[0]), levels) for rp in rows_P[1:]):
+                return None
+        return raw
 
     def jacobian(self, pars, var_names: list[str], rel_step: float) -> np.ndarray:
         """Forward-difference Jacobian, all columns of a dataset in one parallel batch."""
@@ -170,10 +198,17 @@ class _Problem:
         for n in var_names:
             pars[n].value = base[n]
         cols = []
+        # the base point's residuals come from residual() when it just evaluated that point (it does
+        # under least squares): one integration fewer per dataset, and one parallel round fewer
+        base_raw = self._cached_base(rows_P, steps)
         ok = [rp is not None for rp in rows_P]
-        good = [rp for rp in rows_P if rp is not None]
+        if base_raw is not None:
+            ok[0] = False
+        good = [rp for j, rp in enumerate(rows_P) if ok[j]]
         for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
             R = np.full((len(rows_P), fd.n), _PENALTY)
+            if base_raw is not None:
+                R[0] = base_raw[d]
             if good:
                 P = np.stack([rp[0][d] for rp in good])
                 X0 = np.stack([rp[1][d] for rp in good])
@@ -192,7 +227,7 @@ class _Problem:
             for j in range(len(rows_P)):
                 R[j] = self.scaled(R[j], d)
             cols.append((R[1:] - R[0]) / np.asarray(steps)[:, None])
-        self.nfev += len(var_names) + 1
+        self.nfev += len(good)
         return np.concatenate(cols, axis=1).T
 
 

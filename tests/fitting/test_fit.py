@@ -177,3 +177,76 @@ def _same_errors_both_ways(model, data, kw):
         assert ours.values[name] == theirs.values[name]
         assert ours.stderr[name] == pytest.approx(theirs.stderr[name], rel=1e-6), name
     np.testing.assert_allclose(ours.correlation.to_numpy(), theirs.correlation.to_numpy(), atol=1e-9)
+
+
+VTEAM_TRUE = dict(R_on=1e3, R_off=1e5, k_off=0.8, k_on=-3.0, v_off=0.3, v_on=-0.4, alpha_off=2.5, alpha_on=3.0)
+
+
+@pytest.mark.parametrize("model", ["biolek2009", "vteam_biolek"])
+def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
+    """Least squares asks for the Jacobian where it has just evaluated the residual: the base row
+    comes from that evaluation (one integration fewer per Jacobian) and the Jacobian is exactly the
+    one that integrates its base row again -- for VTEAM too, whose thresholds are fixed here (a
+    Jacobian that perturbs a threshold integrates its base row in the batch, see the next test)."""
+    from memfit.fitting import core
+    from memfit.simulate.core import Simulator
+
+    batch_rows = []
+    run_batch = Simulator.run_batch
+
+    def counting_run_batch(self, P, X0=None):
+        batch_rows.append(len(P))
+        return run_batch(self, P, X0)
+
+    gaps = []
+    jacobian = core._Problem.jacobian
+
+    def checked_jacobian(self, pars, names, rel_step):
+        j_reuse = jacobian(self, pars, names, rel_step)
+        last, self._last = self._last, None
+        try:
+            j_full = jacobian(self, pars, names, rel_step)
+        finally:
+            self._last = last
+        scale = np.max(np.abs(j_full), axis=0)  # per parameter (J is points x parameters)
+        gaps.append(float(np.max(np.abs(j_reuse - j_full).max(axis=0) / scale)))
+        return j_reuse
+
+    monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
+    monkeypatch.setattr(core._Problem, "jacobian", checked_jacobian)
+    if model == "biolek2009":
+        vary, start = ["R_off", "mu_v"], {"R_off": 15e3, "mu_v": 1.0e-14}
+        res = fit(model, _iv(1), vary=vary, initial=start)
+        for k, v in TRUE.items():
+            assert abs(res.values[k] - v) < 3 * res.stderr[k]
+    else:
+        vary = ["R_off", "k_off"]
+        stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
+        data = _noisy(simulate(model, stim, params=VTEAM_TRUE, x0={"x": 0.3}), 0.01, 1)
+        fit(model, data, vary=vary, initial={k: 1.1 * VTEAM_TRUE[k] for k in vary},
+            fix={k: v for k, v in VTEAM_TRUE.items() if k not in vary})
+    # every Jacobian integrated its perturbed rows only (the checking call, with the cache cleared, one more)
+    n = len(batch_rows) // 2
+    assert batch_rows[0::2] == [len(vary)] * n and batch_rows[1::2] == [len(vary) + 1] * n
+    assert gaps and max(gaps) == 0.0
+
+
+def test_jacobian_that_moves_a_threshold_integrates_its_base_row(monkeypatch):
+    """A perturbed threshold cuts the batch where the single run was not cut: the base row is then
+    integrated with the perturbed rows (a Jacobian from mixed cut sets is ~10x noisier)."""
+    from memfit.simulate.core import Simulator
+
+    batch_rows = []
+    run_batch = Simulator.run_batch
+
+    def counting_run_batch(self, P, X0=None):
+        batch_rows.append(len(P))
+        return run_batch(self, P, X0)
+
+    monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
+    vary = ["R_off", "k_off", "v_off"]
+    stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
+    data = _noisy(simulate("vteam_biolek", stim, params=VTEAM_TRUE, x0={"x": 0.3}), 0.01, 1)
+    fit("vteam_biolek", data, vary=vary, initial={k: 1.1 * VTEAM_TRUE[k] for k in vary},
+        fix={k: v for k, v in VTEAM_TRUE.items() if k not in vary})
+    assert batch_rows and set(batch_rows) == {len(vary) + 1}
