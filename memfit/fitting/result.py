@@ -109,11 +109,13 @@ class FitResult:
             e = float(p.stderr) if p.stderr is not None else math.nan
             stderr[n] = e if (math.isfinite(e) and (e > 0 or n not in internal.values())) else math.nan
         # correlations of the internal variables equal those of the physical ones to first order
-        corr = pd.DataFrame(np.eye(len(varied)), index=varied, columns=varied)
+        pos = {n: k for k, n in enumerate(varied)}
+        cm = np.eye(len(varied))
         for a_int, a in internal.items():
             for b_int, c in (res.params[a_int].correl or {}).items():
                 if b_int in internal:
-                    corr.loc[a, internal[b_int]] = c
+                    cm[pos[a], pos[internal[b_int]]] = c
+        corr = pd.DataFrame(cm, index=varied, columns=varied)
         P, X0 = problem.rows(res.params)
         rows = []
         for d, (fd, sim) in enumerate(zip(fds, problem.sims)):
@@ -344,9 +346,13 @@ def _json_default(o):
 
 
 def _provenance(record) -> dict[str, Any]:
-    """Where a dataset came from: file and hash when known, else a hash of its data."""
+    """Where a dataset came from: file and hash when known, and a hash of its data (sha256 of the
+    ``t``, ``v``, ``i`` columns as float64 bytes, in that order)."""
     meta = record.meta
-    h = hashlib.sha256(pd.util.hash_pandas_object(record.frame[["t", "v", "i"]], index=False).values).hexdigest()
+    h = hashlib.sha256()
+    for col in ("t", "v", "i"):
+        h.update(np.ascontiguousarray(record.frame[col].to_numpy(dtype=np.float64)).tobytes())
+    h = h.hexdigest()
     path = meta.get("file") or meta.get("source_file")
     digest = meta.get("sha256")
     if digest is None and path:
