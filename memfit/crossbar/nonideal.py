@@ -51,6 +51,8 @@ import math
 import numpy as np
 from numba import njit
 
+from memfit._jit import kernel
+
 # ----------------------------------------------------------------------------- ziggurat tables
 _ZIG_R = 3.6541528853610088  # right edge of the base strip for 256 layers
 _ZIG_V = 4.92867323399e-3  # area of every layer (base strip + tail, and each rectangle)
@@ -309,7 +311,7 @@ def _count_at_bound(v, bound):
     return c
 
 
-@njit(cache=True, fastmath=True)
+@kernel(fastmath=True)
 def _sum_sq(v):
     """sum v^2 in float32 (fastmath: vectorized, partial sums in another order than a plain loop)."""
     acc = np.float32(0.0)
@@ -383,7 +385,7 @@ def prepare_inputs(x, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_
 
 
 # ----------------------------------------------------------------------------- fused output side
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")  # allocates nothing: no reference counting of its per-row views
 def finish_outputs(y, rows, cols, xsq, out_noise2, w_noise2, z, adc, out_bound, adc_step, adc_inv_step,
                    check_sat, sig, sig_f32, alpha, colscale, out, sat):
     """Output side of one read: noise, ADC, saturation flags, recombination and scaling.
