@@ -4,6 +4,7 @@
 >>> get_model("vteam").param_names[:3]  # doctest: +SKIP
 """
 
+from memfit._jit import kernel
 from memfit.models.base import DeviceModel, Parameter, Reference, StateVariable
 from memfit.models.registry import MODELS, available_models, get_model, register
 
@@ -16,4 +17,5 @@ __all__ = [
     "available_models",
     "get_model",
     "register",
+    "kernel",
 ]

@@ -22,10 +22,12 @@ the bound) instead of being a third kernel: the integrators clamp every
 accepted step to them, so a model cannot run away past its physical range
 (see ``baselines_and_pitfalls.md``, pitfall 3).
 
-Kernels are plain functions decorated with ``numba.njit(cache=True)``; they
-compile lazily, the first time a simulation needs them.  The same Python
-source can later be compiled for other targets (CUDA), so each model's
-equations exist once.
+Kernels are plain functions decorated with :func:`memfit.models.kernel`
+(``numba.njit(cache=True)`` without numba's reference counting, which cost the
+integrators more than the models' arithmetic: see :mod:`memfit._jit`; a plain
+``@njit`` kernel works too, slower).  They compile lazily, the first time a
+simulation needs them, and must not allocate.  The same Python source can later
+be compiled for other targets (CUDA), so each model's equations exist once.
 """
 
 from __future__ import annotations
