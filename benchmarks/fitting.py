@@ -104,7 +104,7 @@ def _joint(opts, rows: Table) -> list[Headline]:
         return np.concatenate([fd.residual_vector(s.run(p, x0)[0]) for fd, s in zip(fds, sims)])
 
     scipy_obj = _scipy_objective(model, data, rtol)
-    t_mem = measure(memfit_call, repeats=opts.repeats or 5)
+    t_mem = measure(memfit_call, repeats=opts.repeats or 5, min_time=0.0 if opts.smoke else 0.3)
     t_sci = measure(lambda: scipy_obj(p, x0), repeats=1 if opts.smoke else 2, warmup=0)
     nfev = res.info["nfev"]
     sci_fit = t_sci.median * nfev
