@@ -32,19 +32,18 @@ from __future__ import annotations
 
 from numba import njit
 
-_NRT_FREE = {"_nrt": False}
-
 
 def _supports_nrt_flag() -> bool:
+    """Whether this numba knows the ``_nrt`` option (numba checks options only when it compiles, so
+    an unknown one would fail at the first simulation, not here)."""
     try:
-        njit(**_NRT_FREE)(lambda: None)
-    except (KeyError, TypeError, ValueError):  # the option is unknown to this numba
+        from numba.core.options import DefaultOptions
+    except ImportError:  # pragma: no cover - depends on the numba release
         return False
-    return True
+    return hasattr(DefaultOptions, "_nrt")
 
 
-if not _supports_nrt_flag():  # pragma: no cover - depends on the numba release
-    _NRT_FREE = {}
+_NRT_FREE = {"_nrt": False} if _supports_nrt_flag() else {}
 
 
 def kernel(func=None, **options):
