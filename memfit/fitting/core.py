@@ -153,7 +153,7 @@ class _Problem:
         self._last = (P, X0, raw)
         return np.concatenate(out)
 
-    def _cached_base(self, rows_P, steps) -> list | None:
+    def _cached_base(self, rows_P) -> list | None:
         """The per-dataset residuals of the Jacobian's base rows ``rows_P[0]`` = (P, X0), if residual()
         last evaluated exactly them and the batch integrates exactly as that single run did.
 
@@ -200,7 +200,7 @@ class _Problem:
         cols = []
         # the base point's residuals come from residual() when it just evaluated that point (it does
         # under least squares): one integration fewer per dataset, and one parallel round fewer
-        base_raw = self._cached_base(rows_P, steps)
+        base_raw = self._cached_base(rows_P)
         ok = [rp is not None for rp in rows_P]
         if base_raw is not None:
             ok[0] = False
