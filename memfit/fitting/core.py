@@ -155,24 +155,19 @@ class _Problem:
 
     def _cached_base(self, rows_P) -> list | None:
         """The per-dataset residuals of the Jacobian's base rows ``rows_P[0]`` = (P, X0), if residual()
-        last evaluated exactly them and the batch integrates exactly as that single run did.
-
-        A batch is cut at the switching thresholds of all its rows (see
-        :func:`memfit.simulate.core._integration_segments`); when the Jacobian perturbs a threshold the
-        perturbed rows get cuts the single run did not have, and a base row from the single run would
-        differ from them by the integration error at those cuts -- divided by the finite-difference
-        step that is ~1e-3 of a column (VTEAM), 10x the Jacobian's own noise.  Then the base row is
-        integrated in the batch, as every row was before.
-        """
+        last evaluated exactly them and each dataset's batch integrates its rows exactly as single
+        runs (each row cut at its own switching thresholds: see
+        :meth:`memfit.simulate.Simulator.batch_runs_as_single`; only a batch whose tables would
+        exceed the budget shares one table, and mixing its rows with a single run's would add the
+        integration error at the extra cuts to the finite differences)."""
         base = rows_P[0]
         if base is None or self._last is None or any(rp is None for rp in rows_P):
             return None
         P, X0, raw = self._last
         if not (np.array_equal(P, base[0]) and np.array_equal(X0, base[1])):
             return None
-        if self.model.voltage_thresholds:
-            levels = self.model.threshold_voltages(base[0])
-            if any(not np.array_equal(self.model.threshold_voltages(rp[0]), levels) for rp in rows_P[1:]):
+        for d, sim in enumerate(self.sims):
+            if not sim.batch_runs_as_single(np.stack([rp[0][d] for rp in rows_P])):
                 return None
         return raw
 

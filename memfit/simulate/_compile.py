@@ -41,8 +41,9 @@ CUR_T = types.FunctionType(CURRENT_SIG)
 
 # run_single(rhs, cur, method, ckind, nx, seg, tout, uout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
 SINGLE_SIG = i8(RHS_T, CUR_T, i8, i8, i8, V2, V1, V1, V1, V1, V1, V1, V1, f8, V1, i8, V2, V2, I1)
-# run_batch(..., seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS)
-BATCH_SIG = types.void(RHS_T, CUR_T, i8, i8, i8, V2, V1, V1, V2, V2, V2, V2, V1, f8, V2, i8, V3, V3, I1, I2)
+# run_batch(..., SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
+#           STATS)
+BATCH_SIG = types.void(RHS_T, CUR_T, i8, i8, i8, V2, I1, I1, V1, V1, V2, V2, V2, V2, V1, f8, V2, i8, V3, V3, I1, I2)
 
 
 def _kernel_sources_hash() -> str:

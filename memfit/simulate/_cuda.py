@@ -88,9 +88,12 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
     if method == _k.SDIRK4:
         core = _gpu.sim_device_call(_k.sdirk4_core) if sim else _k.sdirk4_core
 
-        def kernel(ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+        def kernel(ck, nx, SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT,
+                   STATUS, STATS):
             d = cuda.grid(1)
             if d < Y0.shape[0]:
+                g = SEG_GROUP[d]
+                seg = SEG[SEG_START[g]:SEG_START[g + 1]]
                 y = cuda.local.array(ny, fdt)
                 scr_y = cuda.local.array(ny, fdt)
                 scr_dy = cuda.local.array(ny, fdt)
@@ -114,9 +117,12 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
     else:
         core = _gpu.sim_device_call(_k.dopri5_core) if sim else _k.dopri5_core
 
-        def kernel(ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS):
+        def kernel(ck, nx, SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT,
+                   STATUS, STATS):
             d = cuda.grid(1)
             if d < Y0.shape[0]:
+                g = SEG_GROUP[d]
+                seg = SEG[SEG_START[g]:SEG_START[g + 1]]
                 y = cuda.local.array(ny, fdt)
                 ynew = cuda.local.array(ny, fdt)
                 tmp = cuda.local.array(ny, fdt)
@@ -135,8 +141,8 @@ def _kernel_cached(rhs, cur, method: int, ny: int, nout: int, dtype_str: str, si
 def batch_kernel(model, method: int, ny: int, nout: int, dtype=np.float64):
     """The CUDA kernel integrating ``model`` (one thread per device), built once per model/method/size/dtype.
 
-    Launch as ``kernel[blocks, threads](ckind, nx, seg, tout, uout, Y0, P, LO, HI,
-    circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS)``: the arguments of
+    Launch as ``kernel[blocks, threads](ckind, nx, SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P,
+    LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS, STATS)``: the arguments of
     :func:`memfit.simulate._kernels.integrators.run_batch` less the two
     model functions and the method code.
     """
@@ -145,8 +151,8 @@ def batch_kernel(model, method: int, ny: int, nout: int, dtype=np.float64):
     return _kernel_cached(rhs, cur, int(method), int(ny), int(nout), np.dtype(dtype).str, sim)
 
 
-def run_batch(model, method, ckind, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
-              STATS, dtype=np.float64):
+def run_batch(model, method, ckind, nx, SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL,
+              max_steps, X, OUT, STATUS, STATS, dtype=np.float64):
     """Integrate N devices on the GPU; fills ``X, OUT, STATUS, STATS`` in place like the CPU ``run_batch``.
 
     Parameters
@@ -154,7 +160,7 @@ def run_batch(model, method, ckind, nx, seg, tout, uout, Y0, P, LO, HI, circ, rt
     model : DeviceModel
     method, ckind, nx : int
         Integrator code, circuit kind, number of device states.
-    seg, tout, uout, Y0, P, LO, HI, circ, ATOL : ndarray (float64)
+    SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, ATOL : ndarray (float64; the two SEG_ int64)
         As for :func:`memfit.simulate._kernels.integrators.run_batch`.
     rtol : float
     max_steps : int
@@ -180,7 +186,8 @@ def run_batch(model, method, ckind, nx, seg, tout, uout, Y0, P, LO, HI, circ, rt
 
     # the stimulus (segment table, output times) and the circuit stay float64 in every mode: absolute
     # times late in a long stimulus need the digits (the integrators work in time local to a segment)
-    args = [dev(seg, np.float64), dev(tout, np.float64), dev(uout, np.float64)] + [dev(a, dt) for a in (Y0, P, LO, HI)]
+    args = [dev(SEG, np.float64), dev(SEG_START, np.int64), dev(SEG_GROUP, np.int64), dev(tout, np.float64),
+            dev(uout, np.float64)] + [dev(a, dt) for a in (Y0, P, LO, HI)]
     args.append(dev(circ, np.float64))
     d_atol = dev(ATOL, dt)
     d_X = np.empty(X.shape, dtype=dt) if sim else cu.device_array(X.shape, dtype=dt)

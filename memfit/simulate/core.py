@@ -25,7 +25,7 @@ from memfit.models.registry import get_model
 from memfit.simulate import _compile
 from memfit.simulate._kernels import circuit as _c
 from memfit.simulate._kernels import integrators as _k
-from memfit.simulate.stimulus import Stimulus, parse_stimulus, split_at_levels
+from memfit.simulate.stimulus import Stimulus, parse_stimulus, split_at_levels, split_groups_at_levels
 
 METHODS = {"dopri5": _k.DOPRI5, "sdirk4": _k.SDIRK4}
 _STATUS_TEXT = {
@@ -394,6 +394,13 @@ class Simulator:
             raise _status_error(m, status, stats, t_fail, stim.t[-1], self.method, self.max_steps)
         return OUT, X
 
+    def batch_runs_as_single(self, P: np.ndarray) -> bool:
+        """Whether :meth:`run_batch` integrates each row of ``P`` exactly as :meth:`run` would: True
+        unless the rows' own threshold cuts would exceed the batch's table budget (see
+        :func:`_batch_segments`)."""
+        P = np.ascontiguousarray(np.atleast_2d(P), dtype=np.float64)
+        return _batch_segments(self.model, self.kind, self.circuit, self.stimulus, P)[3]
+
     def run_batch(self, P: np.ndarray, X0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``.
 
@@ -409,39 +416,35 @@ class Simulator:
         OUT = np.empty((N, M, _c.N_OUT))  # every entry written unless a device fails (NaN'd below)
         STATUS = np.zeros(N, dtype=np.int64)
         STATS = np.zeros((N, 3), dtype=np.int64)
-        seg = _integration_segments(m, self.kind, self.circuit, stim, P)
+        SEG, START, GROUP, _ = _batch_segments(m, self.kind, self.circuit, stim, P)
         if self.backend == "cuda":
             from memfit.simulate import _cuda
 
-            _cuda.run_batch(m, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0, P, LO, HI,
-                            self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
+            _cuda.run_batch(m, self.method, self.kind, m.n_states, SEG, START, GROUP, stim.t, self._uout, Y0, P, LO,
+                            HI, self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS, dtype=self.dtype)
         else:
             rhs, cur = self._kernels
-            self._batch(rhs, cur, self.method, self.kind, m.n_states, seg, stim.t, self._uout, Y0, P, LO, HI,
-                        self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
+            self._batch(rhs, cur, self.method, self.kind, m.n_states, SEG, START, GROUP, stim.t, self._uout, Y0, P,
+                        LO, HI, self._circ, self.rtol, ATOL, self.max_steps, X, OUT, STATUS, STATS)
         OUT[STATUS != 0] = np.nan
         return OUT, STATUS
 
 
 def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stimulus,
                           P: np.ndarray) -> np.ndarray:
-    """The segment table the integrators run on, for parameter rows ``P``.
+    """The segment table one device (parameter row ``P[0]``) is integrated on.
 
     The stimulus's own table, cut at the model's threshold voltages
     (:attr:`DeviceModel.voltage_thresholds`) when the source drives the device directly (the
     series circuit without a series resistor: the device voltage is then the source's, whose
-    crossing times are known) and the rows have at most ``_MAX_CUT_LEVELS`` distinct thresholds
-    between them (a finite-difference Jacobian's batch has a few; a cut at another row's threshold
-    only costs a restart).  Outputs are unchanged: the cuts are extra integrator breakpoints, not
-    output times.  The last cut table of each stimulus is kept with its levels (a fit or a
-    benchmark runs one stimulus at the same thresholds many times; the cut itself is a jitted
-    pass of a few microseconds, the Python around it ~15 us).
+    crossing times are known).  Outputs are unchanged: the cuts are extra integrator
+    breakpoints, not output times.  The last cut table of each stimulus is kept with its levels (a
+    fit or a benchmark runs one stimulus at the same thresholds many times; the cut itself is a
+    jitted pass of a few microseconds, the Python around it ~15 us).
     """
-    if not model.voltage_thresholds or kind != _c.SERIES or circ.series_resistance != 0:
+    if not _cuts_apply(model, kind, circ):
         return stim.segments
     levels = tuple(sorted(set(model.threshold_voltages(P).ravel().tolist())))
-    if len(levels) > _MAX_CUT_LEVELS:  # rows with their own thresholds (a population): no shared cuts
-        return stim.segments
     memo = _per_stimulus(stim, "cut", dict)
     if memo.get("levels") != levels:
         memo["table"] = split_at_levels(stim.segments, levels)
@@ -449,7 +452,42 @@ def _integration_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim
     return memo["table"]
 
 
-#: most distinct threshold voltages a batch is cut at
+def _cuts_apply(model: DeviceModel, kind: int, circ: TestCircuit) -> bool:
+    return bool(model.voltage_thresholds) and kind == _c.SERIES and circ.series_resistance == 0
+
+
+def _batch_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stimulus,
+                    P: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The segment tables of a batch: ``(SEG, SEG_START, SEG_GROUP, own_cuts)``.
+
+    Device ``d`` is integrated on ``SEG[SEG_START[g]:SEG_START[g + 1]]``, ``g = SEG_GROUP[d]``.  Each
+    group of rows with the same threshold voltages gets the table :func:`_integration_segments`
+    would give one of its rows, so a device in a batch is integrated exactly as on its own
+    (``own_cuts`` True): a finite-difference Jacobian's perturbed rows, a population with a spread
+    of thresholds.  When the groups' tables would exceed ``_MAX_CUT_ROWS`` rows together (a large
+    population on a long stimulus), all rows share one table: cut at the rows' thresholds when
+    they have at most ``_MAX_CUT_LEVELS`` between them, else uncut (``own_cuts`` False).
+    """
+    N = P.shape[0]
+    one = np.zeros(N, dtype=np.int64)
+    if not _cuts_apply(model, kind, circ):
+        return stim.segments, np.array([0, stim.segments.shape[0]], dtype=np.int64), one, True
+    L = model.threshold_voltages(P)
+    if N == 1 or not np.any(L != L[:1]):  # one set of thresholds (also the NaN-free common case)
+        seg = _integration_segments(model, kind, circ, stim, P[:1])
+        return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, True
+    groups, group = np.unique(L, axis=0, return_inverse=True)
+    split = split_groups_at_levels(stim.segments, groups, _MAX_CUT_ROWS)
+    if split is not None:
+        return split[0], split[1], np.ascontiguousarray(group.reshape(-1), dtype=np.int64), True
+    levels = np.unique(L)
+    seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
+    return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False
+
+
+#: most segment-table rows a batch's per-group tables may hold together (64 MB)
+_MAX_CUT_ROWS = 1 << 20
+#: most distinct threshold voltages a shared table is cut at (beyond _MAX_CUT_ROWS)
 _MAX_CUT_LEVELS = 16
 
 
@@ -714,20 +752,21 @@ def simulate_batch(
     OUT = np.full((N, mo, _c.N_OUT), np.nan)
     STATUS = np.zeros(N, dtype=np.int64)
     STATS = np.zeros((N, 3), dtype=np.int64)
-    seg = _integration_segments(model, su.ckind, su.circuit, stim, su.P)
+    SEG, START, GROUP, _ = _batch_segments(model, su.ckind, su.circuit, stim, su.P)
     uout = _source_at_outputs(stim)
     if be == "cuda":
         from memfit.simulate import _cuda
 
         t0 = time.perf_counter()
-        _cuda.run_batch(model, su.method, su.ckind, su.nx, seg, stim.t, uout, su.Y0, su.P, su.LO, su.HI,
-                        su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS, dtype=dt)
+        _cuda.run_batch(model, su.method, su.ckind, su.nx, SEG, START, GROUP, stim.t, uout, su.Y0, su.P, su.LO,
+                        su.HI, su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS,
+                        dtype=dt)
         wall = time.perf_counter() - t0
     else:
         rhs, cur = _compile.kernels(model)
         run = _compile.batch()
         t0 = time.perf_counter()
-        run(rhs, cur, su.method, su.ckind, su.nx, seg, stim.t, uout, su.Y0, su.P, su.LO, su.HI,
+        run(rhs, cur, su.method, su.ckind, su.nx, SEG, START, GROUP, stim.t, uout, su.Y0, su.P, su.LO, su.HI,
             su.circuit.as_array(), float(rtol), su.ATOL, int(max_steps), X, OUT, STATUS, STATS)
         wall = time.perf_counter() - t0
     failed = np.nonzero(STATUS)[0]

@@ -246,6 +246,47 @@ def split_at_levels(segments: np.ndarray, levels) -> np.ndarray:
     return segments if out.shape[0] == segments.shape[0] else out
 
 
+def split_groups_at_levels(segments: np.ndarray, levels: np.ndarray, max_rows: int):
+    """One cut table per row of ``levels`` (see :func:`split_at_levels`), concatenated.
+
+    Parameters
+    ----------
+    segments : (n, 8) ndarray
+        Segment table.
+    levels : (G, L) ndarray
+        Voltages [V] per group (non-finite entries are ignored).
+    max_rows : int
+        Largest total number of rows allowed.
+
+    Returns
+    -------
+    (table, start) or None
+        ``table[start[g]:start[g + 1]]`` is the table of group ``g``; None when the tables would hold
+        more than ``max_rows`` rows together.
+    """
+    seg = np.ascontiguousarray(segments, dtype=np.float64)
+    lv = np.ascontiguousarray(np.atleast_2d(levels), dtype=np.float64)
+    table, start = _split_groups_kernel(seg, lv, int(max_rows))
+    return None if start.shape[0] == 0 else (table, start)
+
+
+@njit(cache=True)
+def _split_groups_kernel(seg, levels, max_rows):
+    """:func:`split_groups_at_levels`: the sizes in one pass, the tables in a second (an empty ``start``
+    when they exceed ``max_rows``)."""
+    G = levels.shape[0]
+    start = np.empty(G + 1, dtype=np.int64)
+    start[0] = 0
+    for g in range(G):
+        start[g + 1] = start[g] + _split_kernel(seg, levels[g]).shape[0]
+        if start[g + 1] > max_rows:
+            return np.empty((0, seg.shape[1])), np.empty(0, dtype=np.int64)
+    table = np.empty((start[G], seg.shape[1]))
+    for g in range(G):
+        table[start[g]:start[g + 1]] = _split_kernel(seg, levels[g])
+    return table, start
+
+
 @njit(cache=True)
 def _split_kernel(seg, levels):
     """:func:`split_at_levels` on a contiguous table (one pass to find the cuts, one to write)."""

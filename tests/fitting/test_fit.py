@@ -185,9 +185,9 @@ VTEAM_TRUE = dict(R_on=1e3, R_off=1e5, k_off=0.8, k_on=-3.0, v_off=0.3, v_on=-0.
 @pytest.mark.parametrize("model", ["biolek2009", "vteam_biolek"])
 def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
     """Least squares asks for the Jacobian where it has just evaluated the residual: the base row
-    comes from that evaluation (one integration fewer per Jacobian) and the Jacobian is exactly the
-    one that integrates its base row again -- for VTEAM too, whose thresholds are fixed here (a
-    Jacobian that perturbs a threshold integrates its base row in the batch, see the next test)."""
+    comes from that evaluation (one integration fewer per Jacobian), and the Jacobian is exactly the
+    one that integrates its base row again -- for VTEAM too, whose Jacobian perturbs a switching
+    threshold (each batch row is cut at its own thresholds, as a single run is)."""
     from memfit.fitting import core
     from memfit.simulate.core import Simulator
 
@@ -220,7 +220,7 @@ def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
         for k, v in TRUE.items():
             assert abs(res.values[k] - v) < 3 * res.stderr[k]
     else:
-        vary = ["R_off", "k_off"]
+        vary = ["R_off", "k_off", "v_off"]
         stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
         data = _noisy(simulate(model, stim, params=VTEAM_TRUE, x0={"x": 0.3}), 0.01, 1)
         fit(model, data, vary=vary, initial={k: 1.1 * VTEAM_TRUE[k] for k in vary},
@@ -231,9 +231,10 @@ def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
     assert gaps and max(gaps) == 0.0
 
 
-def test_jacobian_that_moves_a_threshold_integrates_its_base_row(monkeypatch):
-    """A perturbed threshold cuts the batch where the single run was not cut: the base row is then
-    integrated with the perturbed rows (a Jacobian from mixed cut sets is ~10x noisier)."""
+def test_jacobian_integrates_its_base_row_when_the_batch_shares_one_table(monkeypatch):
+    """Past the table budget a batch shares one table cut at all its rows' thresholds; its rows then
+    differ from single runs, so the Jacobian integrates its base row with the others."""
+    from memfit.simulate import core as sim_core
     from memfit.simulate.core import Simulator
 
     batch_rows = []
@@ -244,6 +245,7 @@ def test_jacobian_that_moves_a_threshold_integrates_its_base_row(monkeypatch):
         return run_batch(self, P, X0)
 
     monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
+    monkeypatch.setattr(sim_core, "_MAX_CUT_ROWS", 1)
     vary = ["R_off", "k_off", "v_off"]
     stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
     data = _noisy(simulate("vteam_biolek", stim, params=VTEAM_TRUE, x0={"x": 0.3}), 0.01, 1)

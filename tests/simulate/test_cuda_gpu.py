@@ -119,6 +119,7 @@ def test_every_model_compiles_to_ptx(name, monkeypatch):
     method = K.SDIRK4 if m.stiff else K.DOPRI5
     f8, i8 = types.float64, types.int64
     a1, a2, a3 = (types.Array(f8, d, "C") for d in (1, 2, 3))
-    sig = (i8, i8, a2, a1, a1, a2, a2, a2, a2, a1, f8, a2, i8, a3, a3, types.Array(i8, 1, "C"), types.Array(i8, 2, "C"))
+    i1 = types.Array(i8, 1, "C")
+    sig = (i8, i8, a2, i1, i1, a1, a1, a2, a2, a2, a2, a1, f8, a2, i8, a3, a3, i1, types.Array(i8, 2, "C"))
     ptx = compile_ptx_sm90(monkeypatch, lambda: _cuda.batch_kernel(m, method, ny, 5), sig)
     assert ".entry" in ptx

@@ -224,3 +224,15 @@ def test_split_at_levels_leaves_current_mode_and_level_free_tables_alone():
     sine = sine_sweep(amplitude=1.0, frequency=1.0, cycles=1)
     assert split_at_levels(sine.segments, ()) is sine.segments
     assert split_at_levels(sine.segments, (2.0,)) is sine.segments  # never reached
+
+
+def test_split_groups_at_levels_is_each_groups_own_cut_table():
+    from memfit.simulate.stimulus import split_at_levels, split_groups_at_levels
+
+    stim = sine_sweep(amplitude=1.0, frequency=2.0, cycles=3, points_per_cycle=40)
+    levels = np.array([[0.3, -0.3], [0.35, -0.3], [np.nan, -0.5], [2.0, -2.0]])  # NaN and unreached: no cut
+    table, start = split_groups_at_levels(stim.segments, levels, 10_000)
+    assert start[0] == 0 and start[-1] == table.shape[0] and start.shape == (5,)
+    for g, lv in enumerate(levels):
+        np.testing.assert_array_equal(table[start[g]:start[g + 1]], split_at_levels(stim.segments, lv))
+    assert split_groups_at_levels(stim.segments, levels, int(start[-1]) - 1) is None  # over the budget

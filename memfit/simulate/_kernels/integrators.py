@@ -789,11 +789,17 @@ def run_single(rhs, cur, method, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, r
     return _dopri5(rhs, cur, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
 
 
-def run_batch(rhs, cur, method, ck, nx, seg, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL, max_steps, X, OUT, STATUS,
-              STATS):
-    """Integrate N devices (rows of Y0, P, LO, HI, ATOL) in parallel over cores."""
+def run_batch(rhs, cur, method, ck, nx, SEG, SEG_START, SEG_GROUP, tout, uout, Y0, P, LO, HI, circ, rtol, ATOL,
+              max_steps, X, OUT, STATUS, STATS):
+    """Integrate N devices (rows of Y0, P, LO, HI, ATOL) in parallel over cores.
+
+    Device ``d`` runs on the segment table ``SEG[SEG_START[g]:SEG_START[g + 1]]``, ``g = SEG_GROUP[d]``
+    (one table per group of devices with the same switching thresholds: see
+    :func:`memfit.simulate.core._batch_segments`)."""
     N = Y0.shape[0]
     for d in prange(N):
+        g = SEG_GROUP[d]
+        seg = SEG[SEG_START[g]:SEG_START[g + 1]]
         if method == SDIRK4:
             STATUS[d] = _sdirk4(rhs, cur, ck, nx, seg, tout, Y0[d], P[d], LO[d], HI[d], circ, rtol, ATOL[d],
                                 max_steps, X[d], OUT[d], STATS[d])
