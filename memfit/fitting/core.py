@@ -166,8 +166,8 @@ class _Problem:
         P, X0, raw = self._last
         if not (np.array_equal(P, base[0]) and np.array_equal(X0, base[1])):
             return None
-        for d, sim in enumerate(self.sims):
-            if not sim.batch_runs_as_single(np.stack([rp[0][d] for rp in rows_P])):
+        for d, sim in enumerate(self.sims):  # (the batch that will run: the perturbed rows)
+            if not sim.batch_runs_as_single(np.stack([rp[0][d] for rp in rows_P[1:]])):
                 return None
         return raw
 

@@ -472,17 +472,30 @@ def _batch_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stim
     one = np.zeros(N, dtype=np.int64)
     if not _cuts_apply(model, kind, circ):
         return stim.segments, np.array([0, stim.segments.shape[0]], dtype=np.int64), one, True
-    L = model.threshold_voltages(P)
+    L = np.ascontiguousarray(model.threshold_voltages(P))
     if N == 1 or not np.any(L != L[:1]):  # one set of thresholds (also the NaN-free common case)
         seg = _integration_segments(model, kind, circ, stim, P[:1])
         return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, True
-    groups, group = np.unique(L, axis=0, return_inverse=True)
-    split = split_groups_at_levels(stim.segments, groups, _MAX_CUT_ROWS)
-    if split is not None:
-        return split[0], split[1], np.ascontiguousarray(group.reshape(-1), dtype=np.int64), True
-    levels = np.unique(L)
-    seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
-    return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False
+    # the last batch's tables are kept (a fit's Jacobian asks batch_runs_as_single, then runs the batch)
+    memo = _per_stimulus(stim, "batch_cut", dict)
+    key = (L.shape, L.tobytes(), _MAX_CUT_ROWS)
+    if memo.get("key") != key:
+        if N <= 64:  # a Jacobian's few rows: group in Python (np.unique over rows costs more)
+            ids: dict = {}
+            group = np.array([ids.setdefault(r, len(ids)) for r in map(tuple, L.tolist())], dtype=np.int64)
+            groups = L[np.unique(group, return_index=True)[1]]
+        else:
+            groups, group = np.unique(L, axis=0, return_inverse=True)
+            group = np.ascontiguousarray(group.reshape(-1), dtype=np.int64)
+        split = split_groups_at_levels(stim.segments, groups, _MAX_CUT_ROWS)
+        if split is not None:
+            memo["value"] = (split[0], split[1], group, True)
+        else:
+            levels = np.unique(L)
+            seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
+            memo["value"] = (seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False)
+        memo["key"] = key
+    return memo["value"]
 
 
 #: most segment-table rows a batch's per-group tables may hold together (64 MB)
