@@ -476,10 +476,12 @@ def _batch_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stim
     if N == 1 or not np.any(L != L[:1]):  # one set of thresholds (also the NaN-free common case)
         seg = _integration_segments(model, kind, circ, stim, P[:1])
         return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, True
-    # the last batch's tables are kept (a fit's Jacobian asks batch_runs_as_single, then runs the batch)
+    # the last batch's tables are kept when small (a fit's Jacobian asks batch_runs_as_single, then runs
+    # the batch); a population's are not (up to 64 MB, held as long as the stimulus)
     memo = _per_stimulus(stim, "batch_cut", dict)
     key = (L.shape, L.tobytes(), _MAX_CUT_ROWS)
     if memo.get("key") != key:
+        memo.pop("key", None)
         if N <= 64:  # a Jacobian's few rows: group in Python (np.unique over rows costs more)
             ids: dict = {}
             group = np.array([ids.setdefault(r, len(ids)) for r in map(tuple, L.tolist())], dtype=np.int64)
@@ -494,12 +496,18 @@ def _batch_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stim
             levels = np.unique(L)
             seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
             memo["value"] = (seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False)
+        value = memo["value"]
+        if value[0].shape[0] + value[2].shape[0] > _MEMO_CUT_ROWS:
+            del memo["value"]
+            return value
         memo["key"] = key
     return memo["value"]
 
 
 #: most segment-table rows a batch's per-group tables may hold together (64 MB)
 _MAX_CUT_ROWS = 1 << 20
+#: largest batch (table rows + devices) whose tables are kept per stimulus for the next call (<= 4 MB)
+_MEMO_CUT_ROWS = 1 << 16
 #: most distinct threshold voltages a shared table is cut at (beyond _MAX_CUT_ROWS)
 _MAX_CUT_LEVELS = 16
 
