@@ -263,7 +263,6 @@ class DeviceModel:
         if clash:
             raise ModelError(f"model {self.name!r}: state names {sorted(clash)} clash with result columns")
         object.__setattr__(self, "_index", {n: k for k, n in enumerate(names)})
-        object.__setattr__(self, "_state_specs", {})
         object.__setattr__(self, "voltage_thresholds", tuple((str(n), float(sg)) for n, sg in self.voltage_thresholds))
         for n, sg in self.voltage_thresholds:
             if n not in self._index or self.parameters[self._index[n]].unit != "V" or sg not in (1.0, -1.0):
@@ -273,6 +272,12 @@ class DeviceModel:
             for b in (s.lower, s.upper, s.initial):
                 if isinstance(b, str) and b not in self._index:
                     raise ModelError(f"model {self.name!r}: state {s.name!r} refers to unknown parameter {b!r}")
+        specs = {}
+        for attr in ("lower", "upper", "initial"):
+            values = [getattr(s, attr) for s in self.states]
+            row = np.array([np.nan if isinstance(b, str) else float(b) for b in values])
+            specs[attr] = (row, [(k, self._index[b]) for k, b in enumerate(values) if isinstance(b, str)])
+        object.__setattr__(self, "_state_specs", specs)
 
     def threshold_voltages(self, p: np.ndarray) -> np.ndarray:
         """The kink voltages [V] of :attr:`voltage_thresholds` for parameter vector(s) ``p``:
@@ -370,13 +375,7 @@ class DeviceModel:
         columns one by one: column-by-column strided writes took 0.5 s for the 22-state FTJ on a
         512x512 tile (262k rows), the broadcast row ~20 ms.
         """
-        specs = self._state_specs.get(attr)
-        if specs is None:  # (a dict filled on first use: the model is frozen, its states fixed)
-            values = [getattr(s, attr) for s in self.states]
-            row = np.array([np.nan if isinstance(b, str) else float(b) for b in values])
-            specs = self._state_specs[attr] = (row, [(k, self._index[b]) for k, b in enumerate(values)
-                                                     if isinstance(b, str)])
-        row, from_params = specs
+        row, from_params = self._state_specs[attr]
         out = np.empty(p.shape[:-1] + (self.n_states,))
         out[...] = row
         for k, j in from_params:

@@ -25,7 +25,13 @@ from memfit.models.registry import get_model
 from memfit.simulate import _compile
 from memfit.simulate._kernels import circuit as _c
 from memfit.simulate._kernels import integrators as _k
-from memfit.simulate.stimulus import Stimulus, parse_stimulus, split_at_levels, split_groups_at_levels
+from memfit.simulate.stimulus import (
+    Stimulus,
+    cut_rows_bound,
+    parse_stimulus,
+    split_at_levels,
+    split_groups_at_levels,
+)
 
 METHODS = {"dopri5": _k.DOPRI5, "sdirk4": _k.SDIRK4}
 _STATUS_TEXT = {
@@ -397,9 +403,11 @@ class Simulator:
     def batch_runs_as_single(self, P: np.ndarray) -> bool:
         """Whether :meth:`run_batch` integrates each row of ``P`` exactly as :meth:`run` would: True
         unless the rows' own threshold cuts would exceed the batch's table budget (see
-        :func:`_batch_segments`)."""
-        P = np.ascontiguousarray(np.atleast_2d(P), dtype=np.float64)
-        return _batch_segments(self.model, self.kind, self.circuit, self.stimulus, P)[3]
+        :func:`_batch_segments`; decided without cutting any table)."""
+        m = self.model
+        if not _cuts_apply(m, self.kind, self.circuit):
+            return True
+        return _own_tables_fit(self.stimulus, _group_rows(m.threshold_voltages(np.atleast_2d(P)))[0])
 
     def run_batch(self, P: np.ndarray, X0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``.
@@ -472,42 +480,41 @@ def _batch_segments(model: DeviceModel, kind: int, circ: TestCircuit, stim: Stim
     one = np.zeros(N, dtype=np.int64)
     if not _cuts_apply(model, kind, circ):
         return stim.segments, np.array([0, stim.segments.shape[0]], dtype=np.int64), one, True
-    L = np.ascontiguousarray(model.threshold_voltages(P))
+    L = model.threshold_voltages(P)
     if N == 1 or not np.any(L != L[:1]):  # one set of thresholds (also the NaN-free common case)
         seg = _integration_segments(model, kind, circ, stim, P[:1])
         return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, True
-    # the last batch's tables are kept when small (a fit's Jacobian asks batch_runs_as_single, then runs
-    # the batch); a population's are not (up to 64 MB, held as long as the stimulus)
-    memo = _per_stimulus(stim, "batch_cut", dict)
-    key = (L.shape, L.tobytes(), _MAX_CUT_ROWS)
-    if memo.get("key") != key:
-        memo.pop("key", None)
-        if N <= 64:  # a Jacobian's few rows: group in Python (np.unique over rows costs more)
-            ids: dict = {}
-            group = np.array([ids.setdefault(r, len(ids)) for r in map(tuple, L.tolist())], dtype=np.int64)
-            groups = L[np.unique(group, return_index=True)[1]]
-        else:
-            groups, group = np.unique(L, axis=0, return_inverse=True)
-            group = np.ascontiguousarray(group.reshape(-1), dtype=np.int64)
-        split = split_groups_at_levels(stim.segments, groups, _MAX_CUT_ROWS)
-        if split is not None:
-            memo["value"] = (split[0], split[1], group, True)
-        else:
-            levels = np.unique(L)
-            seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
-            memo["value"] = (seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False)
-        value = memo["value"]
-        if value[0].shape[0] + value[2].shape[0] > _MEMO_CUT_ROWS:
-            del memo["value"]
-            return value
-        memo["key"] = key
-    return memo["value"]
+    groups, group = _group_rows(L)
+    if _own_tables_fit(stim, groups):
+        table, start = split_groups_at_levels(stim.segments, groups, _MAX_CUT_ROWS)
+        return table, start, group, True
+    levels = np.unique(L)
+    seg = stim.segments if levels.size > _MAX_CUT_LEVELS else split_at_levels(stim.segments, levels)
+    return seg, np.array([0, seg.shape[0]], dtype=np.int64), one, False
+
+
+def _group_rows(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(groups, group)``: the distinct rows of ``L`` (bit for bit) and each row's index among them.
+
+    Rows are compared as raw bytes (one ``np.unique`` over a 1-d view: 12 us for a Jacobian's few
+    rows, 2 ms for 10^4; ``np.unique(axis=0)`` took 31 us for six).
+    """
+    L = np.ascontiguousarray(L, dtype=np.float64)
+    rows = L.view(np.dtype((np.void, L.itemsize * L.shape[1]))).reshape(-1)
+    _, first, group = np.unique(rows, return_index=True, return_inverse=True)
+    return L[first], np.ascontiguousarray(group.reshape(-1), dtype=np.int64)
+
+
+def _own_tables_fit(stim: Stimulus, groups: np.ndarray) -> bool:
+    """Whether one cut table per row of ``groups`` (distinct threshold sets) fits ``_MAX_CUT_ROWS``,
+    judged by the most rows a table can have (:func:`cut_rows_bound`), before any is computed (one
+    set always does: it is the single run's table)."""
+    n = groups.shape[0]
+    return n <= 1 or n * cut_rows_bound(stim.segments, groups.shape[1]) <= _MAX_CUT_ROWS
 
 
 #: most segment-table rows a batch's per-group tables may hold together (64 MB)
 _MAX_CUT_ROWS = 1 << 20
-#: largest batch (table rows + devices) whose tables are kept per stimulus for the next call (<= 4 MB)
-_MEMO_CUT_ROWS = 1 << 16
 #: most distinct threshold voltages a shared table is cut at (beyond _MAX_CUT_ROWS)
 _MAX_CUT_LEVELS = 16
 

@@ -246,6 +246,15 @@ def split_at_levels(segments: np.ndarray, levels) -> np.ndarray:
     return segments if out.shape[0] == segments.shape[0] else out
 
 
+def cut_rows_bound(segments: np.ndarray, n_levels: int) -> int:
+    """Most rows a table of ``segments`` cut at ``n_levels`` levels can have (whatever the levels):
+    what a batch's per-group tables are budgeted by before any is computed."""
+    if n_levels == 0 or segments.shape[0] == 0:
+        return int(segments.shape[0])
+    seg = np.ascontiguousarray(segments, dtype=np.float64)
+    return int(seg.shape[0] + _cut_capacity(seg, int(n_levels)))
+
+
 def split_groups_at_levels(segments: np.ndarray, levels: np.ndarray, max_rows: int):
     """One cut table per row of ``levels`` (see :func:`split_at_levels`), concatenated.
 
@@ -272,19 +281,34 @@ def split_groups_at_levels(segments: np.ndarray, levels: np.ndarray, max_rows: i
 
 @njit(cache=True)
 def _split_groups_kernel(seg, levels, max_rows):
-    """:func:`split_groups_at_levels`: the sizes in one pass, the tables in a second (an empty ``start``
-    when they exceed ``max_rows``)."""
+    """:func:`split_groups_at_levels`: each group's table cut once, into a buffer sized by
+    :func:`_cut_capacity` (an empty ``start`` when the tables exceed ``max_rows``)."""
     G = levels.shape[0]
     start = np.empty(G + 1, dtype=np.int64)
     start[0] = 0
+    buf = np.empty((min(G * (seg.shape[0] + _cut_capacity(seg, levels.shape[1])), max_rows), seg.shape[1]))
     for g in range(G):
-        start[g + 1] = start[g] + _split_kernel(seg, levels[g]).shape[0]
+        t = _split_kernel(seg, levels[g])
+        start[g + 1] = start[g] + t.shape[0]
         if start[g + 1] > max_rows:
             return np.empty((0, seg.shape[1])), np.empty(0, dtype=np.int64)
-    table = np.empty((start[G], seg.shape[1]))
-    for g in range(G):
-        table[start[g]:start[g + 1]] = _split_kernel(seg, levels[g])
-    return table, start
+        buf[start[g]:start[g + 1]] = t
+    return buf[:start[G]].copy(), start
+
+
+@njit(cache=True)
+def _cut_capacity(seg, nl):
+    """Most cuts ``nl`` levels can make in the voltage-mode segments of ``seg`` (two per level and
+    turn of a sine, one per level of a ramp)."""
+    cap = 0
+    for k in range(seg.shape[0]):
+        if seg[k, SEG_MODE] != MODE_VOLTAGE:
+            continue
+        if seg[k, SEG_KIND] == KIND_SINE:
+            cap += 2 * nl * (int(seg[k, SEG_C] * (seg[k, SEG_T1] - seg[k, SEG_T0])) + 3)
+        else:
+            cap += nl
+    return cap
 
 
 @njit(cache=True)
@@ -293,14 +317,7 @@ def _split_kernel(seg, levels):
     n = seg.shape[0]
     nl = levels.shape[0]
     two_pi = 2.0 * math.pi
-    cap = 0
-    for k in range(n):
-        if seg[k, SEG_MODE] != MODE_VOLTAGE:
-            continue
-        if seg[k, SEG_KIND] == KIND_SINE:
-            cap += 2 * nl * (int(seg[k, SEG_C] * (seg[k, SEG_T1] - seg[k, SEG_T0])) + 3)
-        else:
-            cap += nl
+    cap = _cut_capacity(seg, nl)
     ck = np.empty(cap, dtype=np.int64)
     ct = np.empty(cap)
     m = 0

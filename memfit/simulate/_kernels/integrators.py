@@ -455,12 +455,11 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
                 # dense output for output times inside (t, tnew)
                 # outputs inside (t, tnew]; tnew itself only when it is not the segment end
                 # (the end belongs to the next segment, recorded at its start)
-                dense = False
-                inv_h = 0.0
+                inv_h = 0.0  # set with the interpolant's coefficients, at the step's first output
                 while k_out < m and tout[k_out] - ta > t and (
                     tout[k_out] - ta < tnew or (tout[k_out] - ta == tnew and not last)
                 ):
-                    if not dense:
+                    if inv_h == 0.0:
                         # the interpolant's coefficients, once per step (a step holds dozens of outputs
                         # on a fit's densely sampled sweeps): sum_q K_q P_q(th) = th (C0 + th (C1 +
                         # th (C2 + th C3))), stored in K's rows 1-4 (the stages are no longer needed;
@@ -479,7 +478,6 @@ def dopri5_core(rhs, cur, ck, nx, seg, tout, uout, x0, p, lo, hi, circ, rtol, at
                             K[2, j] = c1
                             K[3, j] = c2
                             K[4, j] = c3
-                        dense = True
                         inv_h = 1.0 / h
                     th = (tout[k_out] - ta - t) * inv_h
                     for j in range(n):
@@ -782,8 +780,9 @@ def run_single(rhs, cur, method, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, r
     """Integrate one device (+ circuit); returns a status code (``OK`` = 0).
 
     ``uout``: the source value at each output time (the stimulus evaluated once, reused by every
-    run: a sine costs a libm call per output otherwise); ``X``: (M or 1, ny) states; ``OUT``: (M or 1, 5) observables (see :mod:`memfit.simulate._kernels.circuit`);
-    ``stats``: steps, rejected, RHS evaluations."""
+    run: a sine costs a libm call per output otherwise); ``X``: (M or 1, ny) states; ``OUT``: (M or
+    1, 5) observables (see :mod:`memfit.simulate._kernels.circuit`); ``stats``: steps, rejected, RHS
+    evaluations."""
     if method == SDIRK4:
         return _sdirk4(rhs, cur, ck, nx, seg, tout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
     return _dopri5(rhs, cur, ck, nx, seg, tout, uout, y0, p, lo, hi, circ, rtol, atol, max_steps, X, OUT, stats)
