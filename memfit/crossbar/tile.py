@@ -365,11 +365,10 @@ class AnalogMatrix:
         S, n_out = weff.shape[0], weff.shape[2]
         f32 = np.float32
         if tile._fused_for is not state:  # per-tile constants of the kernels, once per state
-            sig = np.ascontiguousarray(tile.significance, dtype=np.float64)
-            tile._fused = ((tile.scale / drift_alpha).astype(f32), sig, sig.astype(f32),
+            tile._fused = ((tile.scale / drift_alpha).astype(f32), np.ascontiguousarray(tile.significance, dtype=f32),
                            np.arange(n_out, dtype=np.intp))
             tile._fused_for = state
-        colscale, sig, sig32, all_cols = tile._fused
+        colscale, sig32, all_cols = tile._fused
         alpha = np.empty(B, dtype=f32)
         rows = np.arange(B, dtype=np.intp)
         res = np.empty((B, n_out), dtype=f32)
@@ -402,7 +401,7 @@ class AnalogMatrix:
                 y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
                 z = nl.draw_normals(rstate, y.shape) if noise else no_noise
                 nl.finish_outputs(y, rows, all_cols, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, z, adc,
-                                  float(cfg.out_bound), astep, 1.0 / astep, check, sig, sig32, alpha, colscale, res,
+                                  float(cfg.out_bound), astep, 1.0 / astep, check, sig32, alpha, colscale, res,
                                   sat)
             else:
                 # early saturation detection: read the columns in blocks (the likeliest to saturate
@@ -419,7 +418,7 @@ class AnalogMatrix:
                     sb = np.zeros(alive.shape[0], dtype=np.bool_)
                     z = nl.draw_normals(rstate, y.shape) if noise else no_noise
                     nl.finish_outputs(y, rows[alive], order[a:b], xsq[alive], cfg.out_noise ** 2, cfg.w_noise ** 2,
-                                      z, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig, sig32,
+                                      z, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig32,
                                       alpha, colscale, res, sb)
                     if sb.any():
                         sat[alive[sb]] = True
@@ -550,8 +549,9 @@ class AnalogMatrix:
                 break
             rows = rows[sat]
             alpha[rows] *= 2.0
+        # recombined in the configured precision (float32: as the fused kernel does)
         if len(tile.significance) == 1:
-            y = y_out[0] * tile.significance[0]
+            y = y_out[0] * self.dtype.type(tile.significance[0])
         else:
             y = np.tensordot(tile.significance.astype(self.dtype), y_out, axes=1)
         _, _, drift_alpha, _ = state
