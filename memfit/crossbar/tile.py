@@ -346,22 +346,27 @@ class AnalogMatrix:
                 and not (self._nonlinear and cfg.dac_bits is None))
 
     def _tile_forward(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
+        """The tile's outputs for the layer input ``x`` (C-contiguous; the tile reads its column range)."""
         if self.fused:
             return self._tile_forward_fused(tile, x, t)
-        return self._tile_forward_reference(tile, x, t)
+        return self._tile_forward_reference(tile, x[:, tile.spec.in_start:tile.spec.in_stop], t)
 
     def _tile_forward_fused(self, tile: _Tile, x: np.ndarray, t: float) -> np.ndarray:
         """The forward pass of one tile with the fused input/output kernels (float32).
 
-        Same steps and float32 roundings as :meth:`_tile_forward_reference`; the normals come
-        from the in-kernel generator of :mod:`memfit.crossbar.nonideal`.
+        ``x`` is the whole (C-contiguous) layer input; the tile reads its columns
+        ``spec.in_start:spec.in_stop``.  Same steps and float32 roundings as
+        :meth:`_tile_forward_reference`; the normals come from the in-kernel generator of
+        :mod:`memfit.crossbar.nonideal`.
         """
         from memfit.crossbar import nonideal as nl
 
         cfg = self.config
         state = self._state(tile, t)
         weff, _, drift_alpha, _ = state
-        B, n_in = x.shape
+        B = x.shape[0]
+        c0 = tile.spec.in_start
+        n_in = tile.spec.in_stop - c0
         S, n_out = weff.shape[0], weff.shape[2]
         f32 = np.float32
         if tile._fused_for is not state:  # per-tile constants of the kernels, once per state
@@ -387,7 +392,7 @@ class AnalogMatrix:
             nr = rows.shape[0]
             xe = np.empty((nr, n_in), dtype=f32)
             xsq = np.empty(nr, dtype=f32)
-            nl.prepare_inputs(x, rows, alpha, it == 0, cfg.noise_management == "abs_max", dac, float(cfg.in_bound),
+            nl.prepare_inputs(x, c0, rows, alpha, it == 0, cfg.noise_management == "abs_max", dac, float(cfg.in_bound),
                               dstep, 1.0 / dstep, lut, lut_k, xe, xsq)
             sat = np.zeros(nr, dtype=np.bool_)
             check = bm and it < cfg.max_bm_iterations
@@ -572,7 +577,7 @@ class AnalogMatrix:
         """
         x = np.asarray(x)
         single = x.ndim == 1
-        x2 = np.atleast_2d(x).astype(self.dtype, copy=False)
+        x2 = np.ascontiguousarray(np.atleast_2d(x), dtype=self.dtype)
         if x2.ndim != 2 or x2.shape[1] != self.weight.shape[1]:
             raise ParameterError(f"AnalogMatrix.forward: input has shape {x.shape}, expected (batch, "
                                  f"{self.weight.shape[1]})")
@@ -582,7 +587,7 @@ class AnalogMatrix:
         out = np.empty((x2.shape[0], self.weight.shape[0]), dtype=self.dtype)
         for tile in self.tiles:  # per output block, the tile at input 0 comes first (mapping.split_tiles)
             s = tile.spec
-            y = self._tile_forward(tile, x2[:, s.in_start:s.in_stop], float(t))
+            y = self._tile_forward(tile, x2, float(t))
             if s.in_start == 0:
                 out[:, s.out_start:s.out_stop] = y
             else:
