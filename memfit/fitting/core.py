@@ -72,6 +72,7 @@ class _Problem:
         # (P, X0, [per-dataset residual before weighting]) of the latest residual(): least squares asks
         # for the Jacobian at the point it has just evaluated, whose row the Jacobian then reuses
         self._last: tuple | None = None
+        self._layout_cache = None  # see _layout()
         self.x0_fixed: dict[str, float] = {}
         self.transforms: dict[str, tuple] = {}  # set by fit() from _build_params
         self.user_expr = True  # a user-given expr (other parameters' values through lmfit); set by fit()
@@ -86,11 +87,13 @@ class _Problem:
 
         The same arithmetic as lmfit's expression (``10**v``, ``-10**v``, ``v*scale``) without
         its interpreter, which cost more than the integration in a fit's objective and Jacobian;
-        a user's own ``expr`` for ``key`` is left to lmfit.
+        a user's own ``expr`` for ``key`` is left to lmfit.  (During the local fit the expressions
+        of memfit's own transforms are lifted off the parameters altogether -- see
+        :func:`_minimizer_class` -- so ``key`` then has no ``expr`` and its value comes from here.)
         """
         tr = self.transforms.get(key)
         q = pars[key]
-        if tr is None or q.expr != tr[3]:
+        if tr is None or (q.expr is not None and q.expr != tr[3]):
             return q.value
         iname, kind, scale, _ = tr
         v = pars[iname].value
@@ -100,19 +103,57 @@ class _Problem:
             return -10 ** v
         return v * scale
 
+    def _layout(self):
+        """(template P, slots, X0 overrides, fitted-x0 slots), built once: where each dataset's row
+        takes its values from.  ``slots`` lists ``(d, k, key)`` of the fitted entries; the template
+        holds the fixed ones."""
+        if self._layout_cache is None:
+            m = self.model
+            nd = len(self.data)
+            P = np.empty((nd, m.n_params))
+            slots = []
+            for d in range(nd):
+                for k, name in enumerate(m.param_names):
+                    key = _pname(name, d if name in self.per_dataset else None)
+                    if key in self.transforms:  # a fitted quantity (every varied entry has one)
+                        slots.append((d, k, key))
+                        P[d, k] = np.nan
+                    else:
+                        P[d, k] = self.fixed[name]
+            over = np.zeros((nd, m.n_states), dtype=bool)
+            over_val = np.zeros((nd, m.n_states))
+            for d in range(nd):
+                for name, v in {**self.x0_data[d], **self.x0_fixed}.items():  # (names validated)
+                    k = m.state_names.index(name)
+                    over[d, k], over_val[d, k] = True, float(v)
+            x0_slots = [(d, m.state_names.index(s), _pname(f"x0_{s}", d)) for d in range(nd) for s in self.fit_x0]
+            self._layout_cache = (P, slots, over, over_val, x0_slots)
+        return self._layout_cache
+
     def rows(self, pars) -> tuple[np.ndarray, np.ndarray]:
-        """(P, X0): one model parameter row and one initial state per dataset."""
+        """(P, X0): one model parameter row and one initial state per dataset.
+
+        Raises :class:`ParameterError` when an initial state lies outside its bounds (a trial step
+        moved a state bound past it), as :meth:`DeviceModel.initial_state` does.
+        """
         m = self.model
-        nd = len(self.data)
-        P = np.empty((nd, m.n_params))
-        X0 = np.empty((nd, m.n_states))
-        for d in range(nd):
-            for k, name in enumerate(m.param_names):
-                key = _pname(name, d if name in self.per_dataset else None)
-                P[d, k] = self.value(pars, key) if key in pars else self.fixed[name]
-            X0[d] = m.initial_state(P[d], **{**self.x0_data[d], **self.x0_fixed})
-            for s in self.fit_x0:
-                X0[d, m.state_names.index(s)] = self.value(pars, _pname(f"x0_{s}", d))
+        template, slots, over, over_val, x0_slots = self._layout()
+        P = template.copy()
+        values = {}  # a shared parameter's value is computed once for all datasets
+        for d, k, key in slots:
+            v = values.get(key)
+            if v is None:
+                v = values[key] = self.value(pars, key)
+            P[d, k] = v
+        # the initial states of all datasets at once (DeviceModel.initial_state, vectorized over d)
+        X0 = np.where(over, over_val, m._state_table("initial", P))
+        for d, k, key in x0_slots:
+            X0[d, k] = self.value(pars, key)
+        lo, hi = m.state_bounds(P)
+        if not (np.isfinite(X0).all() and (X0 >= lo).all() and (X0 <= hi).all()):
+            for d in range(len(self.data)):  # the model's own message
+                m.initial_state(P[d], **{**self.x0_data[d], **self.x0_fixed})
+            raise ParameterError(f"model {m.name!r}: an initial state lies outside its bounds")
         return P, X0
 
     def _rows_or_none(self, pars):
@@ -211,17 +252,17 @@ class _Problem:
                     OUT, status = sim.run_batch(P, X0)
                 except ParameterError:
                     OUT, status = None, np.ones(len(P), dtype=int)
-                rows = iter(range(len(good)))
-                for j in range(len(rows_P)):
-                    if not ok[j]:
-                        continue
-                    g = next(rows)
-                    if OUT is not None and status[g] == 0:
-                        R[j] = fd.residual_vector(OUT[g])
-            R = np.where(np.isfinite(R), R, _PENALTY)
-            for j in range(len(rows_P)):
-                R[j] = self.scaled(R[j], d)
-            cols.append((R[1:] - R[0]) / np.asarray(steps)[:, None])
+                if OUT is not None:
+                    where = np.flatnonzero(ok)  # the rows of R that the batch's rows fill, in order
+                    done = status == 0
+                    if done.any():
+                        R[where[done]] = fd.residual_matrix(OUT[done])
+            if not np.isfinite(R).all():
+                R[~np.isfinite(R)] = _PENALTY
+            R *= self.scaled(1.0, d)
+            R[1:] -= R[0]
+            R[1:] /= np.asarray(steps)[:, None]
+            cols.append(R[1:])
         self.nfev += len(good)
         return np.concatenate(cols, axis=1).T
 
@@ -250,6 +291,7 @@ def _minimizer_class():
             if self._transforms is None:
                 return super()._calculate_uncertainties_correlations()
             res = self.result
+            restore_transform_exprs(res.params, self._transforms)
             res.errorbars = True
             if self.scale_covar:
                 res.covar *= res.redchi
@@ -270,6 +312,33 @@ def _minimizer_class():
                 par.stderr = float(slope * ipar.stderr)
 
     return _Minimizer
+
+
+def lift_transform_exprs(pars, transforms) -> None:
+    """Take memfit's own transform expressions (``10**v`` ...) off their parameters for the local fit.
+
+    lmfit re-evaluates every constraint expression through its interpreter on each objective call
+    (``Parameters.update_constraints``): ~7 % of a six-parameter fit, for values the objective
+    never reads (it computes them from the internal variables, :meth:`_Problem.value`).  The
+    parameters keep their last values meanwhile; :func:`restore_transform_exprs` puts the
+    expressions back (and so the values) before uncertainties and results are computed.
+    """
+    for key, (_, _, _, expr) in transforms.items():
+        q = pars.get(key)
+        if q is not None and q.expr == expr:
+            q.set(expr="")
+
+
+def restore_transform_exprs(pars, transforms) -> None:
+    """Undo :func:`lift_transform_exprs`: the expressions, and the values they give, are back."""
+    lifted = False
+    for key, (_, _, _, expr) in transforms.items():
+        q = pars.get(key)
+        if q is not None and not q.expr:
+            q.set(expr=expr)
+            lifted = True
+    if lifted:
+        pars.update_constraints()
 
 
 def problem_vars(pars) -> list[str]:
@@ -529,8 +598,19 @@ def fit(
         # variables are already unit-free (log10 or value/scale), but their sensitivities still differ by
         # decades on thermal models: with lmfit's fixed x_scale=1 the VO2 fit to the measured PKU sweep took
         # 2460 evaluations (20 s) and ran out of any practical budget; with "jac" it converges in 193 (2 s).
-        mini = _minimizer_class()(resid, p, transforms=None if problem.user_expr else transforms)
-        return mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
+        own = None if problem.user_expr else transforms
+        if own is not None:
+            lift_transform_exprs(p, own)
+        mini = _minimizer_class()(resid, p, transforms=own)
+        try:
+            out = mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
+        except BaseException:
+            if own is not None:
+                restore_transform_exprs(p, own)
+            raise
+        if own is not None:
+            restore_transform_exprs(out.params, own)  # (when lmfit computed no uncertainties)
+        return out
 
     res = local(pars)
     stages.append("least_squares")

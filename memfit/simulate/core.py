@@ -407,7 +407,10 @@ class Simulator:
         m = self.model
         if not _cuts_apply(m, self.kind, self.circuit):
             return True
-        return _own_tables_fit(self.stimulus, _group_rows(m.threshold_voltages(np.atleast_2d(P)))[0])
+        L = m.threshold_voltages(np.atleast_2d(P))
+        if _own_tables_fit(self.stimulus, L):  # as many groups as rows at most: fits whatever the grouping
+            return True
+        return _own_tables_fit(self.stimulus, _group_rows(L)[0])
 
     def run_batch(self, P: np.ndarray, X0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Simulate parameter rows ``P`` in parallel; returns ``(OUT (N, M, 5), status (N,))``.
