@@ -255,7 +255,9 @@ class _Problem:
                 if OUT is not None:
                     where = np.flatnonzero(ok)  # the rows of R that the batch's rows fill, in order
                     done = status == 0
-                    if done.any():
+                    if done.all() and where[-1] - where[0] == len(where) - 1:  # the common case: in place
+                        fd.residual_matrix(OUT, R[where[0]:where[-1] + 1])
+                    elif done.any():
                         R[where[done]] = fd.residual_matrix(OUT[done])
             if not np.isfinite(R).all():
                 R[~np.isfinite(R)] = _PENALTY

@@ -256,13 +256,21 @@ class FitData:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(np.where(g > 0, g, np.nan)) - self.target
 
-    def residual_matrix(self, outs: np.ndarray) -> np.ndarray:
-        """:meth:`residual_vector` of each of the simulations ``outs`` (N, M, observables), as rows:
-        in one array operation for the I-V residuals (a Jacobian's batch), row by row otherwise."""
-        if self.kind == "iv" and self.residual == "log" and outs.ndim == 3:
+    def residual_matrix(self, outs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`residual_vector` of each of the simulations ``outs`` (N, M, observables), as the rows
+        of ``out`` (N, n; allocated when None): in place, in one array operation for the I-V
+        residuals (a Jacobian's batch), row by row otherwise."""
+        if out is None:
+            out = np.empty((len(outs), self.n))
+        if self.kind == "iv" and self.residual == "log":
             i_sim = self._iv_observable(outs[:, :, _c.O_VTERM], outs[:, :, _c.O_I])
-            return np.arcsinh(i_sim / self.current_floor) - self.target
-        return np.stack([self.residual_vector(o) for o in outs]) if len(outs) else np.empty((0, self.n))
+            np.divide(i_sim, self.current_floor, out=out)
+            np.arcsinh(out, out=out)
+            out -= self.target
+            return out
+        for k, o in enumerate(outs):
+            out[k] = self.residual_vector(o)
+        return out
 
     def observable(self, out: np.ndarray) -> np.ndarray:
         """The compared quantity in physical units: I [A] (iv), g [S] (pulse, retention)."""

@@ -257,3 +257,24 @@ def test_jacobian_integrates_its_base_row_when_the_batch_shares_one_table(monkey
     fit("vteam_biolek", data, vary=vary, initial={k: 1.1 * VTEAM_TRUE[k] for k in vary},
         fix={k: v for k, v in VTEAM_TRUE.items() if k not in vary})
     assert batch_rows and set(batch_rows) == {len(vary) + 1}
+
+
+@pytest.mark.parametrize("kind,residual", [("iv", "log"), ("iv", "relative"), ("iv", "absolute"), ("pulse", None)])
+def test_batch_residuals_equal_the_per_run_residuals(kind, residual):
+    """FitData.residual_matrix (a Jacobian's batch at once, in place) gives each run's residual_vector."""
+    from memfit.fitting.objective import FitData
+    from memfit.models import get_model
+    from memfit.simulate import Simulator
+
+    rec = _iv(31) if kind == "iv" else _pulses(32)
+    fd = FitData.build(rec, "d", kind, residual)
+    m = get_model("biolek2009")
+    P = np.stack([m.params({**TRUE, "R_off": r}) for r in (15e3, 18e3, 21e3)])
+    OUT, status = Simulator(m, fd.stimulus).run_batch(P)
+    assert (status == 0).all()
+    expect = np.stack([fd.residual_vector(o) for o in OUT])
+    np.testing.assert_allclose(fd.residual_matrix(OUT), expect, rtol=1e-14, atol=1e-15)
+    into = np.full((5, fd.n), np.nan)
+    fd.residual_matrix(OUT, into[1:4])
+    np.testing.assert_allclose(into[1:4], expect, rtol=1e-14, atol=1e-15)
+    assert np.isnan(into[[0, 4]]).all()
