@@ -15,9 +15,11 @@ matmul of the same shapes timed in the same run (``baselines_and_pitfalls.md``):
 (a') when aihwkit is importable (Python >= 3.12, torch 2.14.1; never in CI): the same MLP forward in
     aihwkit and in memfit with matched settings, side by side;
 (c) write-verify simulated on the FTJ compact model (``ftj_athle2023``, per-device parameters drawn
-    from a d2d distribution, ISPP pulses) of 512 x 512 = 262,144 devices with uniform targets --
-    target <= 10 s on one core with >= 99 % of the devices within tolerance (aihwkit's pulse-level
-    programming: 1.3-5 ms per device).
+    from a d2d distribution, ISPP pulses) of 512 x 512 = 262,144 devices with uniform targets in the
+    window the scheme can reach -- target <= 10 s on one core with >= 99 % of the devices within
+    tolerance (aihwkit's pulse-level programming: 1.3-5 ms per device); for information, targets
+    uniform over the preset's whole conductance window (a fifth lie beyond what 40 pulses at
+    v_max reach) with the device's scheme and with finer 20 mV steps.
 
 The device is the preset ``ftj-balanced`` when :mod:`memfit.presets` provides it, else a stand-in with
 the FTJ model's read law (sinh I-V, V0 = 0.25 V, 0.3 V read), the thesis drift law and a write-verify
@@ -330,9 +332,16 @@ def run(opts) -> list[Headline]:
                 f"{100 * ok[reach].mean():.2f} % of {100 * reach.mean():.0f} %",
                 f"{rep.pulses.mean():.1f} / {rep.pulses.max()}", "<= 10 s, >= 99 %")
         full = 512 * 512 / nd
-        heads.append(Headline(f"crossbar write-verify 512x512 ({label}): 10 s target / time", 10.0 / (t_wv * full), 1.0,
-                              (f"{t_wv * full:.2f} s extrapolated" if full != 1 else f"{t_wv:.2f} s")
-                              + f", {100 * rep.fraction_within_tolerance:.2f} % within tolerance"))
+        # judged: the targets the scheme can reach (rows 1-2 include targets outside the window that
+        # 40 pulses at v_max reach -- no scheme meets them -- and are shown for information)
+        judged = T is T_reach
+        spent = (f"{t_wv * full:.2f} s extrapolated" if full != 1 else f"{t_wv:.2f} s")
+        within = f"{100 * rep.fraction_within_tolerance:.2f} % within tolerance"
+        heads.append(Headline(f"crossbar write-verify 512x512 ({label}): 10 s target / time", 10.0 / (t_wv * full),
+                              1.0 if judged else None, f"{spent}, {within}"))
+        if judged:
+            heads.append(Headline(f"crossbar write-verify 512x512 ({label}): devices within tolerance / 99 %",
+                                  rep.fraction_within_tolerance / 0.99, 1.0, within))
     tab.note(f"reachable window of the scheme (programming.reachable_window: 0.1 % / 99.9 % quantiles of "
              f"{int(dev.write_verify['max_pulses'])} pulses at v_max / v_max_down on 1,000 drawn devices): "
              f"{g_lo * 1e9:.2f} .. {g_hi * 1e9:.2f} nS; preset window {dev.g_min * 1e9:.2f} .. {dev.g_max * 1e9:.2f} nS")
