@@ -344,18 +344,21 @@ def _count_at_bound(v, bound):
 
 
 @njit(fastmath=True, inline="always")
-def _sum_sq_row(v, k):
-    """sum v[k]^2 in float32 (fastmath: vectorized, partial sums in another order than a plain loop)."""
+def _sum_sq(v, o, n):
+    """sum of the squares of the float32 elements ``o .. o + n - 1`` (``o`` unsigned) of the flat
+    array ``v`` (fastmath: vectorized, partial sums in another order than a plain loop)."""
     acc = np.float32(0.0)
-    for i in range(v.shape[1]):
-        acc += v[k, i] * v[k, i]
+    for i in range(n):
+        e = v[o + np.uint64(i)]
+        acc += e * e
     return acc
 
 
 @njit(cache=True, error_model="numpy")
 def prepare_inputs(x, c0, rows, alpha, first, abs_max, dac, in_bound, dac_step, dac_inv_step, lut, lut_k, xe, xsq):
     """Input side of one read of the rows ``rows`` of ``x[:, c0:c0 + n_in]`` (``x`` a C-contiguous
-    float32 (batch, in) array, ``n_in = xe.shape[1]``: a tile's inputs are a column range of the layer's).
+    float32 (batch, in) array, ``n_in = xe.shape[1]``: a tile's inputs are a column range of the
+    layer's; ``xe`` C-contiguous too).
 
     ``first``: compute ``alpha[b]`` = max|x[b]| for the listed rows (noise management ``abs_max``;
     1 for all-zero rows) or 1 (no management).  Then for each listed row ``b``: ``x/alpha`` -> DAC
@@ -401,12 +404,9 @@ def prepare_inputs(x, c0, rows, alpha, first, abs_max, dac, in_bound, dac_step, 
             alpha[b] = a
         inv = one / alpha[b]
         if not dac:
-            acc = np.float32(0.0)
             for i in range(n_in):
-                v = xf[xo + u(i)] * inv
-                ef[eo + u(i)] = v
-                acc += v * v
-            xsq[k] = acc
+                ef[eo + u(i)] = xf[xo + u(i)] * inv
+            xsq[k] = _sum_sq(ef, eo, n_in)
             continue
         for i in range(n_in):
             v = xf[xo + u(i)] * inv

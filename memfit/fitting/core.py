@@ -89,7 +89,7 @@ class _Problem:
         its interpreter, which cost more than the integration in a fit's objective and Jacobian;
         a user's own ``expr`` for ``key`` is left to lmfit.  (During the local fit the expressions
         of memfit's own transforms are lifted off the parameters altogether -- see
-        :func:`_minimizer_class` -- so ``key`` then has no ``expr`` and its value comes from here.)
+        :func:`lift_transform_exprs` -- so ``key`` then has no ``expr`` and its value comes from here.)
         """
         tr = self.transforms.get(key)
         q = pars[key]
@@ -133,8 +133,9 @@ class _Problem:
     def rows(self, pars) -> tuple[np.ndarray, np.ndarray]:
         """(P, X0): one model parameter row and one initial state per dataset.
 
-        Raises :class:`ParameterError` when an initial state lies outside its bounds (a trial step
-        moved a state bound past it), as :meth:`DeviceModel.initial_state` does.
+        Raises :class:`ParameterError` when an initial state is not finite or lies outside its bounds
+        (a trial step moved a state bound past it), with :meth:`DeviceModel.initial_state`'s message
+        where it names the state.
         """
         m = self.model
         template, slots, over, over_val, x0_slots = self._layout()
@@ -153,7 +154,7 @@ class _Problem:
         if not (np.isfinite(X0).all() and (X0 >= lo).all() and (X0 <= hi).all()):
             for d in range(len(self.data)):  # the model's own message
                 m.initial_state(P[d], **{**self.x0_data[d], **self.x0_fixed})
-            raise ParameterError(f"model {m.name!r}: an initial state lies outside its bounds")
+            raise ParameterError(f"model {m.name!r}: an initial state is not finite or lies outside its bounds")
         return P, X0
 
     def _rows_or_none(self, pars):
