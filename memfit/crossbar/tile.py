@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from memfit.crossbar import mapping as mp
+from memfit.crossbar import nonideal as nl
 from memfit.crossbar.config import CrossbarConfig, get_config
 from memfit.crossbar.device import CrossbarDevice
 from memfit.errors import ParameterError
@@ -54,6 +55,10 @@ def quantize(x: np.ndarray, bits: int | None, bound: float) -> np.ndarray:
 def _device_mean(G: np.ndarray) -> np.ndarray:
     """Mean over the devices-per-weight axis (1) of ``(S, n_dev, P, out, in)`` conductances (a view for one)."""
     return G[:, 0] if G.shape[1] == 1 else G.mean(axis=1)
+
+
+#: the empty normals array of a noise-free read (finish_outputs adds no noise)
+_NO_NOISE = np.zeros((0, 0, 0), dtype=np.float32)
 
 
 class _Tile:
@@ -147,6 +152,8 @@ class AnalogMatrix:
         self.programmed = False
         self.report = None
         self._lut = None
+        self._consts_for = None  # the configuration of self._consts (see _fused_constants)
+        self._consts: tuple = ()
         #: the read I-V is applied (nonlinear device and read_nonlinearity on); checked once here
         self._nonlinear = bool(self.config.read_nonlinearity and not self.device.ohmic)
         if self._nonlinear and self.config.dac_bits is not None:
@@ -359,8 +366,6 @@ class AnalogMatrix:
         :meth:`_tile_forward_reference`; the normals come from the in-kernel generator of
         :mod:`memfit.crossbar.nonideal`.
         """
-        from memfit.crossbar import nonideal as nl
-
         cfg = self.config
         state = self._state(tile, t)
         weff, _, drift_alpha, _ = state
@@ -374,28 +379,22 @@ class AnalogMatrix:
                            np.arange(n_out, dtype=np.intp))
             tile._fused_for = state
         colscale, sig32, all_cols = tile._fused
+        (dac, abs_max, in_bound, dstep, lut, lut_k, noise, on2, wn2, adc, out_bound, astep, bm,
+         max_it) = self._fused_constants()
         alpha = np.empty(B, dtype=f32)
         rows = np.arange(B, dtype=np.intp)
         res = np.empty((B, n_out), dtype=f32)
-        dac = cfg.dac_bits is not None
-        dstep = 2.0 * cfg.in_bound / (2 ** cfg.dac_bits - 2) if dac else 1.0
-        lut = self._lut if self._lut is not None else np.zeros(0, dtype=f32)
-        lut_k = int(self._lut_k) if self._lut is not None else 0
-        noise = cfg.out_noise > 0 or cfg.w_noise > 0
         rstate = nl.seed_stream(self.rng) if noise else None
-        no_noise = np.zeros((0, 0, 0), dtype=f32)
-        adc = cfg.adc_bits is not None
-        astep = 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0
-        bm = adc and cfg.bound_management == "iterative"
+        no_noise = _NO_NOISE
         blocks = None
-        for it in range(cfg.max_bm_iterations + 1):
+        for it in range(max_it + 1):
             nr = rows.shape[0]
             xe = np.empty((nr, n_in), dtype=f32)
             xsq = np.empty(nr, dtype=f32)
-            nl.prepare_inputs(x, c0, rows, alpha, it == 0, cfg.noise_management == "abs_max", dac, float(cfg.in_bound),
-                              dstep, 1.0 / dstep, lut, lut_k, xe, xsq)
+            nl.prepare_inputs(x, c0, rows, alpha, it == 0, abs_max, dac, in_bound, dstep, 1.0 / dstep, lut, lut_k, xe,
+                              xsq)
             sat = np.zeros(nr, dtype=np.bool_)
-            check = bm and it < cfg.max_bm_iterations
+            check = bm and it < max_it
             # blocks pay when most vectors saturate (the last call of this tile tells); the result is
             # the same either way
             blocked = check and it == 0 and tile.sat_fraction > 0.5
@@ -405,9 +404,8 @@ class AnalogMatrix:
             if not blocked:
                 y = (xe @ weff[0])[None] if S == 1 else np.matmul(xe[None], weff)
                 z = nl.draw_normals(rstate, y.shape) if noise else no_noise
-                nl.finish_outputs(y, rows, all_cols, xsq, cfg.out_noise ** 2, cfg.w_noise ** 2, z, adc,
-                                  float(cfg.out_bound), astep, 1.0 / astep, check, sig32, alpha, colscale, res,
-                                  sat)
+                nl.finish_outputs(y, rows, all_cols, xsq, on2, wn2, z, adc, out_bound, astep, 1.0 / astep, check,
+                                  sig32, alpha, colscale, res, sat)
             else:
                 # early saturation detection: read the columns in blocks (the likeliest to saturate
                 # first); a vector stops being read at the first block in which an output saturated
@@ -422,9 +420,8 @@ class AnalogMatrix:
                     y = (xa @ wb[0])[None] if S == 1 else np.matmul(xa[None], wb)
                     sb = np.zeros(alive.shape[0], dtype=np.bool_)
                     z = nl.draw_normals(rstate, y.shape) if noise else no_noise
-                    nl.finish_outputs(y, rows[alive], order[a:b], xsq[alive], cfg.out_noise ** 2, cfg.w_noise ** 2,
-                                      z, adc, float(cfg.out_bound), astep, 1.0 / astep, True, sig32,
-                                      alpha, colscale, res, sb)
+                    nl.finish_outputs(y, rows[alive], order[a:b], xsq[alive], on2, wn2, z, adc, out_bound, astep,
+                                      1.0 / astep, True, sig32, alpha, colscale, res, sb)
                     if sb.any():
                         sat[alive[sb]] = True
                         alive = alive[~sb]
@@ -437,6 +434,26 @@ class AnalogMatrix:
             rows = rows[sat]
             alpha[rows] *= f32(2.0)
         return res
+
+    def _fused_constants(self) -> tuple:
+        """The fused kernels' scalar arguments from the configuration, once per configuration object:
+        (dac, abs_max, in_bound, DAC step, lookup table, its code offset, noise, out_noise^2, w_noise^2,
+        adc, out_bound, ADC step, iterative bound management, its most re-reads)."""
+        cfg = self.config
+        if self._consts_for is not cfg:
+            f32 = np.float32
+            dac = cfg.dac_bits is not None
+            adc = cfg.adc_bits is not None
+            self._consts = (
+                dac, cfg.noise_management == "abs_max", float(cfg.in_bound),
+                2.0 * cfg.in_bound / (2 ** cfg.dac_bits - 2) if dac else 1.0,
+                self._lut if self._lut is not None else np.zeros(0, dtype=f32),
+                int(self._lut_k) if self._lut is not None else 0,
+                cfg.out_noise > 0 or cfg.w_noise > 0, cfg.out_noise ** 2, cfg.w_noise ** 2,
+                adc, float(cfg.out_bound), 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0,
+                adc and cfg.bound_management == "iterative", int(cfg.max_bm_iterations))
+            self._consts_for = cfg
+        return self._consts
 
     def _bm_blocks(self, tile: _Tile, weff: np.ndarray):
         """Column blocks of the saturation-checking reads: (order, weights in that order, edges), cached.
