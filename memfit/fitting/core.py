@@ -87,21 +87,16 @@ class _Problem:
 
         The same arithmetic as lmfit's expression (``10**v``, ``-10**v``, ``v*scale``) without
         its interpreter, which cost more than the integration in a fit's objective and Jacobian;
-        a user's own ``expr`` for ``key`` is left to lmfit.  (During the local fit the expressions
-        of memfit's own transforms are lifted off the parameters altogether -- see
-        :func:`lift_transform_exprs` -- so ``key`` then has no ``expr`` and its value comes from here.)
+        a user's own ``expr`` for ``key`` is left to lmfit.  (Without user expressions memfit's own
+        quantities carry no ``expr`` at all -- see :func:`_build_params` -- and their values come
+        from here.)
         """
         tr = self.transforms.get(key)
         q = pars[key]
         if tr is None or (q.expr is not None and q.expr != tr[3]):
             return q.value
         iname, kind, scale, _ = tr
-        v = pars[iname].value
-        if kind == "pos":
-            return 10 ** v
-        if kind == "neg":
-            return -10 ** v
-        return v * scale
+        return transform_value(kind, scale, pars[iname].value)
 
     def _layout(self):
         """(template P, slots, X0 overrides, fitted-x0 slots), built once: where each dataset's row
@@ -294,7 +289,7 @@ def _minimizer_class():
             if self._transforms is None:
                 return super()._calculate_uncertainties_correlations()
             res = self.result
-            restore_transform_exprs(res.params, self._transforms)
+            sync_transform_values(res.params, self._transforms)
             res.errorbars = True
             if self.scale_covar:
                 res.covar *= res.redchi
@@ -309,7 +304,7 @@ def _minimizer_class():
                               for j, n2 in enumerate(res.var_names) if j != i}
             for key, (iname, kind, scale, expr) in self._transforms.items():
                 par, ipar = res.params.get(key), res.params.get(iname)
-                if par is None or ipar is None or par.expr != expr or not ipar.vary or ipar.stderr is None:
+                if par is None or ipar is None or (par.expr and par.expr != expr) or not ipar.vary or ipar.stderr is None:
                     continue
                 slope = scale if kind == "" else math.log(10.0) * abs(par.value)  # |d value / d v|
                 par.stderr = float(slope * ipar.stderr)
@@ -317,30 +312,35 @@ def _minimizer_class():
     return _Minimizer
 
 
-def lift_transform_exprs(pars, transforms) -> None:
-    """Take memfit's own transform expressions (``10**v`` ...) off their parameters for the local fit.
-
-    lmfit re-evaluates every constraint expression through its interpreter on each objective call
-    (``Parameters.update_constraints``): ~7 % of a six-parameter fit, for values the objective
-    never reads (it computes them from the internal variables, :meth:`_Problem.value`).  The
-    parameters keep their last values meanwhile; :func:`restore_transform_exprs` puts the
-    expressions back (and so the values) before uncertainties and results are computed.
-    """
-    for key, (_, _, _, expr) in transforms.items():
-        q = pars.get(key)
-        if q is not None and q.expr == expr:
-            q.set(expr="")
+def transform_value(kind: str, scale: float, v: float) -> float:
+    """The physical value of an internal variable ``v``: ``10**v`` (``kind`` "pos"), ``-10**v``
+    ("neg") or ``v * scale`` ("")."""
+    if kind == "pos":
+        return 10 ** v
+    if kind == "neg":
+        return -10 ** v
+    return v * scale
 
 
-def restore_transform_exprs(pars, transforms) -> None:
-    """Undo :func:`lift_transform_exprs`: the expressions, and the values they give, are back."""
-    lifted = False
+def sync_transform_values(pars, transforms) -> None:
+    """Set each of memfit's own quantities that carries no expression to the value of its internal
+    variable (see :func:`_build_params`); a quantity with an expression is lmfit's to update."""
+    for key, (iname, kind, scale, _) in transforms.items():
+        q, iq = pars.get(key), pars.get(iname)
+        if q is not None and iq is not None and not q.expr:
+            q.value = transform_value(kind, scale, iq.value)
+
+
+def attach_transform_exprs(pars, transforms) -> None:
+    """Give memfit's own quantities their lmfit expressions (``10**v`` ...), for lmfit's own
+    machinery (its uncertainty propagation, reports); their values follow."""
+    attached = False
     for key, (_, _, _, expr) in transforms.items():
         q = pars.get(key)
         if q is not None and not q.expr:
             q.set(expr=expr)
-            lifted = True
-    if lifted:
+            attached = True
+    if attached:
         pars.update_constraints()
 
 
@@ -362,12 +362,21 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
 
     Every fitted quantity ``key`` gets an internal variable: ``_l_key =
     log10(value)`` for parameters declared ``log_scale`` (they span decades),
-    ``_s_key = value / scale`` otherwise.  The physical parameter ``key`` is
-    an lmfit expression of it, so reports, user constraints (``expr``) and
-    uncertainty propagation all speak physical units, while the optimizer
-    sees well-scaled variables -- SciPy's bounded least squares treats
-    steps and feasibility margins in absolute terms and would otherwise move
-    a 1e-14 m^2/(V s) mobility to 1e-10 before the first evaluation.
+    ``_s_key = value / scale`` otherwise.  The physical parameter ``key``
+    follows it, so reports, user constraints (``expr``) and uncertainties all
+    speak physical units, while the optimizer sees well-scaled variables --
+    SciPy's bounded least squares treats steps and feasibility margins in
+    absolute terms and would otherwise move a 1e-14 m^2/(V s) mobility to
+    1e-10 before the first evaluation.
+
+    With user expressions, ``key`` is the lmfit expression of its internal
+    variable (``10**_l_key`` ...), so that a user's ``expr`` can name it.
+    Without, ``key`` is a plain non-varied parameter that memfit keeps in step
+    (:func:`sync_transform_values`; the objective computes the values itself,
+    :meth:`_Problem.value`): lmfit would otherwise parse every expression and
+    re-evaluate it through its interpreter on each objective call -- ~10 % of
+    a six-parameter fit.  The expression strings are kept in ``transforms``
+    (:func:`attach_transform_exprs` puts them on).
     """
     import lmfit
 
@@ -411,17 +420,21 @@ def _build_params(model: DeviceModel, data, vary, per_dataset, fit_x0, initial, 
         if log == "pos":
             pars.add(iname, value=math.log10(value), min=math.log10(lo),
                      max=math.log10(hi) if math.isfinite(hi) else np.inf)
-            pars.add(key, expr=f"10**{iname}")
+            e = f"10**{iname}"
         elif log == "neg":
             pars.add(iname, value=math.log10(-value), min=math.log10(-hi),
                      max=math.log10(-lo) if math.isfinite(lo) else np.inf)
-            pars.add(key, expr=f"-10**{iname}")
+            e = f"-10**{iname}"
         else:
             span = hi - lo
             scale = max(abs(value), 0.1 * span if math.isfinite(span) else 0.0, 1e-300)
             pars.add(iname, value=value / scale, min=lo / scale, max=hi / scale)
-            pars.add(key, expr=f"{iname}*{scale!r}")
-        transforms[key] = (iname, log, scale, pars[key].expr)
+            e = f"{iname}*{scale!r}"
+        transforms[key] = (iname, log, scale, e)
+        if expr:
+            pars.add(key, expr=e)
+        else:
+            pars.add(key, value=transform_value(log, scale, pars[iname].value), vary=False)
     for key, e in (expr or {}).items():
         if key not in pars or key.startswith(INTERNAL_PREFIXES):
             raise FitError(f"expr given for {key!r}, which is not a varied parameter; varied: "
@@ -602,17 +615,10 @@ def fit(
         # decades on thermal models: with lmfit's fixed x_scale=1 the VO2 fit to the measured PKU sweep took
         # 2460 evaluations (20 s) and ran out of any practical budget; with "jac" it converges in 193 (2 s).
         own = None if problem.user_expr else transforms
-        if own is not None:
-            lift_transform_exprs(p, own)
         mini = _minimizer_class()(resid, p, transforms=own)
-        try:
-            out = mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
-        except BaseException:
-            if own is not None:
-                restore_transform_exprs(p, own)
-            raise
+        out = mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
         if own is not None:
-            restore_transform_exprs(out.params, own)  # (when lmfit computed no uncertainties)
+            sync_transform_values(out.params, own)  # (also when lmfit computed no uncertainties)
         return out
 
     res = local(pars)

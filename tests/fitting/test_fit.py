@@ -163,14 +163,14 @@ def test_standard_errors_equal_lmfit_propagation_through_its_expressions():
 
 
 def _same_errors_both_ways(model, data, kw):
-    from memfit.fitting.core import _minimizer_class, restore_transform_exprs
+    from memfit.fitting.core import _minimizer_class, attach_transform_exprs
 
     ours = fit(model, data, **kw)
     cls = _minimizer_class()
     mine = cls._calculate_uncertainties_correlations
 
-    def lmfit_route(self):  # lmfit's own propagation, through the expressions (put back first, as ours does)
-        restore_transform_exprs(self.result.params, self._transforms)
+    def lmfit_route(self):  # lmfit's own propagation, through the expressions (put on first)
+        attach_transform_exprs(self.result.params, self._transforms)
         return super(cls, self)._calculate_uncertainties_correlations()
 
     cls._calculate_uncertainties_correlations = lmfit_route
