@@ -69,8 +69,9 @@ class _Problem:
         self.noise = np.ones(len(data))  # residual scatter per dataset (set by reweighting)
         self.reweighted = False
         self.nfev = 0
-        # (P, X0, [per-dataset residual before weighting]) of the latest residual(): least squares asks
-        # for the Jacobian at the point it has just evaluated, whose row the Jacobian then reuses
+        # (P, X0, [per-dataset residual before weighting], [per-dataset simulation]) of the latest
+        # residual(): least squares asks for the Jacobian at the point it has just evaluated, whose
+        # row the Jacobian then reuses, and residual() itself is asked for that point again
         self._last: tuple | None = None
         self._layout_cache = None  # see _layout()
         self.x0_fixed: dict[str, float] = {}
@@ -172,23 +173,45 @@ class _Problem:
         return r * math.sqrt(self.weights[d] / fd.n)
 
     def residual(self, pars) -> np.ndarray:
-        self.nfev += 1
+        """The weighted residual vector of all datasets at ``pars``.
+
+        The point evaluated last is not integrated again: lmfit re-evaluates the best point after
+        least squares returns, and the reweighting and the reweighted pass start there (the
+        residual before weighting is kept; only the weights change).
+        """
         try:
             P, X0 = self.rows(pars)
         except ParameterError:  # a trial step moved a state bound past the recorded initial state
+            self.nfev += 1
             return np.concatenate([self.scaled(np.full(fd.n, _PENALTY), d) for d, fd in enumerate(self.data)])
-        out, raw = [], []
-        for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
-            try:
-                o, _ = sim.run(P[d], X0[d])
-                r = fd.residual_vector(o)
-            except (IntegrationError, ParameterError):
-                r = np.full(fd.n, _PENALTY)
-            r = np.where(np.isfinite(r), r, _PENALTY)
-            raw.append(r)
-            out.append(self.scaled(r, d))
-        self._last = (P, X0, raw)
-        return np.concatenate(out)
+        if self._at_last(P, X0):
+            raw = self._last[2]
+        else:
+            self.nfev += 1
+            raw, outs = [], []
+            for d, (fd, sim) in enumerate(zip(self.data, self.sims)):
+                o = None
+                try:
+                    o, _ = sim.run(P[d], X0[d])
+                    r = fd.residual_vector(o)
+                except (IntegrationError, ParameterError):
+                    r = np.full(fd.n, _PENALTY)
+                raw.append(np.where(np.isfinite(r), r, _PENALTY))
+                outs.append(o)
+            self._last = (P, X0, raw, outs)
+        return np.concatenate([self.scaled(r, d) for d, r in enumerate(raw)])
+
+    def _at_last(self, P, X0) -> bool:
+        """Whether residual() evaluated exactly the rows ``(P, X0)`` last."""
+        last = self._last
+        return last is not None and np.array_equal(P, last[0]) and np.array_equal(X0, last[1])
+
+    def outputs(self, P, X0) -> list:
+        """Each dataset's simulation at the rows ``(P, X0)`` (those of the last residual() when it
+        evaluated them; ``None`` for a failed one there)."""
+        if self._at_last(P, X0):
+            return list(self._last[3])
+        return [sim.run(P[d], X0[d])[0] for d, sim in enumerate(self.sims)]
 
     def _cached_base(self, rows_P) -> list | None:
         """The per-dataset residuals of the Jacobian's base rows ``rows_P[0]`` = (P, X0), if residual()
@@ -198,11 +221,9 @@ class _Problem:
         exceed the budget shares one table, and mixing its rows with a single run's would add the
         integration error at the extra cuts to the finite differences)."""
         base = rows_P[0]
-        if base is None or self._last is None or any(rp is None for rp in rows_P):
+        if base is None or any(rp is None for rp in rows_P) or not self._at_last(*base):
             return None
-        P, X0, raw = self._last
-        if not (np.array_equal(P, base[0]) and np.array_equal(X0, base[1])):
-            return None
+        raw = self._last[2]
         for d, sim in enumerate(self.sims):  # (the batch that will run: the perturbed rows)
             if not sim.batch_runs_as_single(np.stack([rp[0][d] for rp in rows_P[1:]])):
                 return None

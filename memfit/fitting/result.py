@@ -117,9 +117,10 @@ class FitResult:
                     cm[pos[a], pos[internal[b_int]]] = c
         corr = pd.DataFrame(cm, index=varied, columns=varied)
         P, X0 = problem.rows(res.params)
+        outs = problem.outputs(P, X0)
         rows = []
         for d, (fd, sim) in enumerate(zip(fds, problem.sims)):
-            out, _ = sim.run(P[d], X0[d])
+            out = outs[d] if outs[d] is not None else sim.run(P[d], X0[d])[0]
             st = _stats(fd.kind, fd.measured(), fd.observable(out), fd.current_floor if fd.kind == "iv" else 0.0)
             rows.append({"label": fd.label, "kind": fd.kind, "residual": fd.residual, "points": fd.n,
                          "weight": fd.weight, "noise": float(problem.noise[d]), **st})

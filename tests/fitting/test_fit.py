@@ -278,3 +278,31 @@ def test_batch_residuals_equal_the_per_run_residuals(kind, residual):
     fd.residual_matrix(OUT, into[1:4])
     np.testing.assert_allclose(into[1:4], expect, rtol=1e-14, atol=1e-15)
     assert np.isnan(into[[0, 4]]).all()
+
+
+def test_the_point_evaluated_last_is_not_integrated_again(monkeypatch):
+    """lmfit re-evaluates the best point, and the reweighting and the reweighted pass start there:
+    residual() reuses that evaluation (only the weights change), three times in a reweighted joint
+    fit, with results identical to integrating again."""
+    from memfit.fitting import core
+
+    data = [_iv(41), _pulses(42)]
+    kw = dict(vary=["R_off", "mu_v"], initial={"R_off": 15e3, "mu_v": 1.0e-14})
+    residual = core._Problem.residual
+    reused = []
+
+    def counting(self, pars):
+        n = self.nfev
+        r = residual(self, pars)
+        reused.append(self.nfev == n)
+        return r
+
+    monkeypatch.setattr(core._Problem, "residual", counting)
+    cached = fit("biolek2009", data, **kw)
+    assert sum(reused) == 3
+    monkeypatch.setattr(core._Problem, "_at_last", lambda self, P, X0: False)
+    fresh = fit("biolek2009", data, **kw)
+    for name in kw["vary"]:
+        assert cached.values[name] == fresh.values[name]
+        assert cached.stderr[name] == fresh.stderr[name]
+    np.testing.assert_array_equal(cached.datasets["r2"], fresh.datasets["r2"])
