@@ -337,11 +337,12 @@ def run(opts) -> list[Headline]:
         judged = T is T_reach
         spent = (f"{t_wv * full:.2f} s extrapolated" if full != 1 else f"{t_wv:.2f} s")
         within = f"{100 * rep.fraction_within_tolerance:.2f} % within tolerance"
-        heads.append(Headline(f"crossbar write-verify 512x512 ({label}): 10 s target / time", 10.0 / (t_wv * full),
-                              1.0 if judged else None, f"{spent}, {within}"))
+        name = f"crossbar write-verify 512x512 ({label})"
+        heads.append(Headline(f"{name}: 10 s target / time", 10.0 / (t_wv * full), 1.0 if judged else None,
+                              f"{spent}, {within}"))
         if judged:
-            heads.append(Headline(f"crossbar write-verify 512x512 ({label}): devices within tolerance / 99 %",
-                                  rep.fraction_within_tolerance / 0.99, 1.0, within))
+            heads.append(Headline(f"{name}: devices within tolerance / 99 %", rep.fraction_within_tolerance / 0.99,
+                                  1.0, within))
     tab.note(f"reachable window of the scheme (programming.reachable_window: 0.1 % / 99.9 % quantiles of "
              f"{int(dev.write_verify['max_pulses'])} pulses at v_max / v_max_down on 1,000 drawn devices): "
              f"{g_lo * 1e9:.2f} .. {g_hi * 1e9:.2f} nS; preset window {dev.g_min * 1e9:.2f} .. {dev.g_max * 1e9:.2f} nS")

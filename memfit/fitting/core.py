@@ -325,7 +325,9 @@ def _minimizer_class():
                               for j, n2 in enumerate(res.var_names) if j != i}
             for key, (iname, kind, scale, expr) in self._transforms.items():
                 par, ipar = res.params.get(key), res.params.get(iname)
-                if par is None or ipar is None or (par.expr and par.expr != expr) or not ipar.vary or ipar.stderr is None:
+                if par is None or ipar is None or not ipar.vary or ipar.stderr is None:
+                    continue
+                if par.expr and par.expr != expr:  # a user's own expression: lmfit's to propagate
                     continue
                 slope = scale if kind == "" else math.log(10.0) * abs(par.value)  # |d value / d v|
                 par.stderr = float(slope * ipar.stderr)
