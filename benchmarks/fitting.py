@@ -81,9 +81,8 @@ class _ScipySimulator:
     resistance or compliance only (what the benchmark's data need).
     """
 
-    method = "LSODA"  # set by the benchmark before use
-
-    def __init__(self, model, stimulus, circuit=None, method="auto", rtol=1e-8, atol=1e-10, max_steps=0, **_):
+    def __init__(self, model, stimulus, circuit=None, method="auto", rtol=1e-8, atol=1e-10, max_steps=0, *,
+                 solver="LSODA", **_):
         import bisect
         import math
 
@@ -91,7 +90,8 @@ class _ScipySimulator:
 
         if circuit is not None and (circuit.as_array() != type(circuit)().as_array()).any():
             raise ValueError("the SciPy side of the benchmark handles a plain series circuit only")
-        self.model, self.stimulus, self.rtol, self.atol = model, stimulus, rtol, atol
+        # (``method`` is memfit's integrator choice, passed by fit(): the SciPy method is ``solver``)
+        self.model, self.stimulus, self.rtol, self.atol, self.solver = model, stimulus, rtol, atol, solver
         seg = stimulus.segments
         t0s = list(seg[:, S.SEG_T0])
         rows = [tuple(float(v) for v in r) for r in seg]
@@ -128,7 +128,7 @@ class _ScipySimulator:
             return d
 
         t = self.stimulus.t
-        sol = solve_ivp(f, (t[0], t[-1]), x0, method=self.method, t_eval=t, rtol=self.rtol, atol=self.atol,
+        sol = solve_ivp(f, (t[0], t[-1]), x0, method=self.solver, t_eval=t, rtol=self.rtol, atol=self.atol,
                         max_step=self.max_step)
         self.nfev += sol.nfev
         out = np.full((t.size, C.N_OUT), np.nan)
@@ -192,8 +192,7 @@ def _joint(opts, rows: Table) -> list[Headline]:
     cand.add(f"memfit Simulator.run (dopri5), rtol {rtol:g}", fmt_time(t_mem.median), "-", f"{e_mem:.1e}", "1x")
     best = None
     for meth in SCIPY_METHODS:
-        _ScipySimulator.method = meth
-        ssims = [_ScipySimulator(model, fd.stimulus, rtol=rtol) for fd in fds]
+        ssims = [_ScipySimulator(model, fd.stimulus, rtol=rtol, solver=meth) for fd in fds]
         outs = [s.run(p, x0)[0] for s in ssims]  # (compiles the current loop)
         for s in ssims:
             s.nfev = 0
@@ -212,8 +211,7 @@ def _joint(opts, rows: Table) -> list[Headline]:
         raise RuntimeError("no solve_ivp method reached the accuracy of the fit")
     # the same fit (memfit's fit(): same parameterization, optimizer, steps and reweighting) with the
     # SciPy simulator in place of memfit's
-    _ScipySimulator.method = best[0]
-    with mock.patch.object(fit_core, "Simulator", _ScipySimulator):
+    with mock.patch.object(fit_core, "Simulator", functools.partial(_ScipySimulator, solver=best[0])):
         t_sci = measure(run, repeats=1, warmup=0)
     sres = t_sci.result
     nfev, snfev = res.info["nfev"], sres.info["nfev"]

@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 
 from memfit.crossbar import mapping as mp
-from memfit.crossbar import nonideal as nl
 from memfit.crossbar.config import CrossbarConfig, get_config
 from memfit.crossbar.device import CrossbarDevice
 from memfit.errors import ParameterError
@@ -152,8 +151,6 @@ class AnalogMatrix:
         self.programmed = False
         self.report = None
         self._lut = None
-        self._consts_for = None  # the configuration of self._consts (see _fused_constants)
-        self._consts: tuple = ()
         #: the read I-V is applied (nonlinear device and read_nonlinearity on); checked once here
         self._nonlinear = bool(self.config.read_nonlinearity and not self.device.ohmic)
         if self._nonlinear and self.config.dac_bits is not None:
@@ -165,6 +162,7 @@ class AnalogMatrix:
             self._lut = (self.device.read_iv(levels * self.device.read_voltage)).astype(self.dtype)
             self._lut_k = kmax
             self._lut_step = step
+        self._kernel_args = self._fused_constants()
 
     # ------------------------------------------------------------------ programming
     @property
@@ -366,6 +364,8 @@ class AnalogMatrix:
         :meth:`_tile_forward_reference`; the normals come from the in-kernel generator of
         :mod:`memfit.crossbar.nonideal`.
         """
+        from memfit.crossbar import nonideal as nl  # (imports numba: kept off this module's import)
+
         cfg = self.config
         state = self._state(tile, t)
         weff, _, drift_alpha, _ = state
@@ -380,7 +380,7 @@ class AnalogMatrix:
             tile._fused_for = state
         colscale, sig32, all_cols = tile._fused
         (dac, abs_max, in_bound, dstep, lut, lut_k, noise, on2, wn2, adc, out_bound, astep, bm,
-         max_it) = self._fused_constants()
+         max_it) = self._kernel_args
         alpha = np.empty(B, dtype=f32)
         rows = np.arange(B, dtype=np.intp)
         res = np.empty((B, n_out), dtype=f32)
@@ -436,24 +436,19 @@ class AnalogMatrix:
         return res
 
     def _fused_constants(self) -> tuple:
-        """The fused kernels' scalar arguments from the configuration, once per configuration object:
+        """The fused kernels' scalar arguments, derived from the configuration once (in ``__init__``):
         (dac, abs_max, in_bound, DAC step, lookup table, its code offset, noise, out_noise^2, w_noise^2,
         adc, out_bound, ADC step, iterative bound management, its most re-reads)."""
         cfg = self.config
-        if self._consts_for is not cfg:
-            f32 = np.float32
-            dac = cfg.dac_bits is not None
-            adc = cfg.adc_bits is not None
-            self._consts = (
-                dac, cfg.noise_management == "abs_max", float(cfg.in_bound),
+        dac = cfg.dac_bits is not None
+        adc = cfg.adc_bits is not None
+        return (dac, cfg.noise_management == "abs_max", float(cfg.in_bound),
                 2.0 * cfg.in_bound / (2 ** cfg.dac_bits - 2) if dac else 1.0,
-                self._lut if self._lut is not None else np.zeros(0, dtype=f32),
+                self._lut if self._lut is not None else np.zeros(0, dtype=np.float32),
                 int(self._lut_k) if self._lut is not None else 0,
                 cfg.out_noise > 0 or cfg.w_noise > 0, cfg.out_noise ** 2, cfg.w_noise ** 2,
                 adc, float(cfg.out_bound), 2.0 * cfg.out_bound / (2 ** cfg.adc_bits - 2) if adc else 1.0,
                 adc and cfg.bound_management == "iterative", int(cfg.max_bm_iterations))
-            self._consts_for = cfg
-        return self._consts
 
     def _bm_blocks(self, tile: _Tile, weff: np.ndarray):
         """Column blocks of the saturation-checking reads: (order, weights in that order, edges), cached.
