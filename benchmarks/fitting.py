@@ -170,6 +170,7 @@ def _joint(opts, rows: Table) -> list[Headline]:
     # a fit takes ~70 ms: the median of several (one run swung by 15 % on a shared VM)
     t_fit = measure(run, repeats=1 if opts.smoke else max(5, opts.repeats or 7), warmup=1)
     res = t_fit.result
+    t_guard = _blas_guard(run, opts)
     model = get_model("vteam_biolek")
     p = model.params({**TRUE})
     x0 = np.array([0.3])
@@ -227,12 +228,41 @@ def _joint(opts, rows: Table) -> list[Headline]:
     rows.note(f"evals = objective evaluations (memfit / SciPy); the two fits' parameters differ by at most "
               f"{same:.2g} standard errors")
     rows.note("recovered = every true value within 3 standard errors")
+    if t_guard is not None:
+        rows.note(f"with BLAS on {t_guard[0]} threads (a notebook's default, where this run pins one): the joint fit "
+                  f"takes {fmt_time(t_guard[2])} as is, {fmt_time(t_guard[1])} without memfit's BLAS guard "
+                  f"(memfit._threads; {t_guard[1] / t_guard[2]:.2g}x)")
     return [
         Headline("joint fit wall time vs 2 s target (target/actual)", 2.0 / t_fit.median, 1.0,
                  f"{fmt_time(t_fit.median)} for {n_points} points, {len(VARY)} parameters"),
         Headline("joint fit vs same fit with a solve_ivp objective", t_sci.median / t_fit.median, 50.0,
                  f"both run; SciPy: {best[0]}, {fmt_time(t_sci.median)}"),
     ]
+
+
+def _blas_guard(run, opts):
+    """(BLAS threads, fit time without memfit's BLAS guard, with it), BLAS raised to all cores for the
+    measurement (the benchmark pins it to one); None on one core or without threadpoolctl."""
+    import contextlib
+    from unittest import mock
+
+    from memfit.fitting import core as fit_core
+
+    from benchmarks._util import cpu_counts
+
+    n = cpu_counts()[1]
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    if n < 2:
+        return None
+    reps = 1 if opts.smoke else 3
+    with threadpool_limits(limits=n, user_api="blas"):
+        with mock.patch.object(fit_core, "blas_serial", contextlib.nullcontext):
+            t_off = measure(run, repeats=reps, warmup=0).median
+        t_on = measure(run, repeats=reps, warmup=0).median
+    return n, t_off, t_on
 
 
 def _population(opts, rows: Table) -> list[Headline]:

@@ -37,6 +37,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from memfit._threads import blas_serial
 from memfit.errors import FitError, IntegrationError, ParameterError
 from memfit.fitting.objective import FitData
 from memfit.fitting.result import FitResult
@@ -617,47 +618,50 @@ def fit(
         names = [n for n, q in p.items() if q.vary and not q.expr]
         return problem.jacobian(p, names, rel_step)
 
-    stages = []
-    if global_method is not None:
-        if global_method not in ("differential_evolution", "basinhopping"):
-            raise FitError(f"global_method must be 'differential_evolution' or 'basinhopping', got {global_method!r}")
-        for n, p in pars.items():
-            if p.vary and not p.expr and not (math.isfinite(p.min) and math.isfinite(p.max)):
-                raise FitError(f"global search needs finite bounds; give bounds for {n!r}")
-        mini = lmfit.Minimizer(resid, pars, nan_policy="omit")
-        kws = {"seed": 0, "maxiter": 30, "polish": False} if global_method == "differential_evolution" else {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g = mini.minimize(method=global_method, **kws)
-        pars = g.params
-        stages.append(global_method)
+    # BLAS on one thread while numba's parallel kernels run (see memfit._threads: 5x on 2 cores)
+    with blas_serial():
+        stages = []
+        if global_method is not None:
+            if global_method not in ("differential_evolution", "basinhopping"):
+                raise FitError("global_method must be 'differential_evolution' or 'basinhopping', got "
+                               f"{global_method!r}")
+            for n, p in pars.items():
+                if p.vary and not p.expr and not (math.isfinite(p.min) and math.isfinite(p.max)):
+                    raise FitError(f"global search needs finite bounds; give bounds for {n!r}")
+            mini = lmfit.Minimizer(resid, pars, nan_policy="omit")
+            kws = {"seed": 0, "maxiter": 30, "polish": False} if global_method == "differential_evolution" else {}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                g = mini.minimize(method=global_method, **kws)
+            pars = g.params
+            stages.append(global_method)
 
-    def local(p):
-        # x_scale="jac": trust-region steps scaled by the Jacobian's column norms (More 1978). The internal
-        # variables are already unit-free (log10 or value/scale), but their sensitivities still differ by
-        # decades on thermal models: with lmfit's fixed x_scale=1 the VO2 fit to the measured PKU sweep took
-        # 2460 evaluations (20 s) and ran out of any practical budget; with "jac" it converges in 193 (2 s).
-        own = None if problem.user_expr else transforms
-        mini = _minimizer_class()(resid, p, transforms=own)
-        out = mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
-        if own is not None:
-            sync_transform_values(out.params, own)  # (also when lmfit computed no uncertainties)
-        return out
+        def local(p):
+            # x_scale="jac": trust-region steps scaled by the Jacobian's column norms (More 1978). The internal
+            # variables are already unit-free (log10 or value/scale), but their sensitivities still differ by
+            # decades on thermal models: with lmfit's fixed x_scale=1 the VO2 fit to the measured PKU sweep took
+            # 2460 evaluations (20 s) and ran out of any practical budget; with "jac" it converges in 193 (2 s).
+            own = None if problem.user_expr else transforms
+            mini = _minimizer_class()(resid, p, transforms=own)
+            out = mini.minimize(method="least_squares", jac=jac, max_nfev=max_nfev, x_scale="jac")
+            if own is not None:
+                sync_transform_values(out.params, own)  # (also when lmfit computed no uncertainties)
+            return out
 
-    res = local(pars)
-    stages.append("least_squares")
-    if reweight and nd > 1:
-        # weight each dataset by its own scatter, then polish: honest joint standard errors
-        r = problem.residual(res.params)
-        offs = np.cumsum([0] + [fd.n for fd in fds])
-        for d, fd in enumerate(fds):
-            seg = r[offs[d]:offs[d + 1]] / math.sqrt(problem.weights[d] / fd.n)
-            dof = max(fd.n - len(problem_vars(res.params)) / nd, 1.0)
-            problem.noise[d] = max(float(np.sqrt(np.sum(seg ** 2) / dof)), 1e-12)
-        problem.reweighted = True
-        res = local(res.params)
-        stages.append("least_squares (reweighted)")
-    wall = time.perf_counter() - t_start
-    result = FitResult.from_lmfit(model, fds, res, problem, start, stages, wall, rtol=rtol, method=method)
-    result.check(start)
+        res = local(pars)
+        stages.append("least_squares")
+        if reweight and nd > 1:
+            # weight each dataset by its own scatter, then polish: honest joint standard errors
+            r = problem.residual(res.params)
+            offs = np.cumsum([0] + [fd.n for fd in fds])
+            for d, fd in enumerate(fds):
+                seg = r[offs[d]:offs[d + 1]] / math.sqrt(problem.weights[d] / fd.n)
+                dof = max(fd.n - len(problem_vars(res.params)) / nd, 1.0)
+                problem.noise[d] = max(float(np.sqrt(np.sum(seg ** 2) / dof)), 1e-12)
+            problem.reweighted = True
+            res = local(res.params)
+            stages.append("least_squares (reweighted)")
+        wall = time.perf_counter() - t_start
+        result = FitResult.from_lmfit(model, fds, res, problem, start, stages, wall, rtol=rtol, method=method)
+        result.check(start)
     return result
