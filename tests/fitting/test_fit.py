@@ -306,3 +306,51 @@ def test_the_point_evaluated_last_is_not_integrated_again(monkeypatch):
         assert cached.values[name] == fresh.values[name]
         assert cached.stderr[name] == fresh.stderr[name]
     np.testing.assert_array_equal(cached.datasets["r2"], fresh.datasets["r2"])
+
+
+def test_jacobian_skips_rows_that_leave_a_dataset_unchanged(monkeypatch):
+    """With initial states fitted per cycle, each cycle's Jacobian batch holds the shared parameter's row
+    and its own initial state's row only; the Jacobian equals one-sided differences of residual()."""
+    from memfit.fitting import core
+
+    stim = sine_sweep(amplitude=1.2, frequency=1.0, cycles=1, points_per_cycle=200)
+    data = []
+    for k, x0 in enumerate((0.2, 0.4, 0.6)):
+        d = _noisy(simulate("biolek2009", stim, params=TRUE, x0={"x": x0}), 0.01, 20 + k)
+        d.meta.pop("x0", None)
+        data.append(d)
+    sizes = []
+    real_batch = core.Simulator.run_batch
+
+    def run_batch(self, P, X0=None):
+        sizes.append(len(P))
+        return real_batch(self, P, X0)
+
+    checked = []
+    real_jac = core._Problem.jacobian
+
+    def jacobian(self, pars, names, rel_step):
+        J = real_jac(self, pars, names, rel_step)
+        if not checked:  # the same differences from whole-objective evaluations (all datasets integrated)
+            r0 = self.residual(pars)
+            for c, n in enumerate(names):
+                v = pars[n].value
+                h = rel_step if n.startswith(("_l_", "_n_")) else rel_step * max(abs(v), 0.1)
+                if v + h > pars[n].max:
+                    h = -h
+                pars[n].value = v + h
+                col = (self.residual(pars) - r0) / h
+                pars[n].value = v
+                np.testing.assert_allclose(J[:, c], col, rtol=1e-9, atol=1e-9 * np.abs(col).max())
+            checked.append(True)
+        return J
+
+    monkeypatch.setattr(core.Simulator, "run_batch", run_batch)
+    monkeypatch.setattr(core._Problem, "jacobian", jacobian)
+    res = fit("biolek2009", data, vary=["mu_v"], fix={"R_off": TRUE["R_off"]}, fit_x0=["x"])
+    assert checked
+    # 5 columns' rows (mu_v and three initial states): 2 change a given cycle, plus its base row at most
+    assert sizes and max(sizes) <= 3
+    for d, x0 in enumerate((0.2, 0.4, 0.6)):
+        v, e = res.values[f"x0_x__d{d}"], res.stderr[f"x0_x__d{d}"]
+        assert abs(v - x0) < max(3 * e, 1e-6), (d, v, e)
