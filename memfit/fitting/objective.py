@@ -109,6 +109,26 @@ def _read_events(roles: np.ndarray) -> list[np.ndarray]:
     return np.split(idx, breaks)
 
 
+class _EventRatio:
+    """``mean(i[e]) / mean(v[e])`` for every read event ``e`` at once: ``sum(i[e]) / sum(v[e])`` by
+    ``np.add.reduceat`` over the events' samples laid end to end, along the last axis (one
+    simulation, or a batch of them).  A Python loop of ``np.mean`` per event took 40 % of a joint
+    fit with pulse trains (146,000 calls in the demo's fit)."""
+
+    def __init__(self, events: list[np.ndarray]):
+        self.events = events
+        self.flat = np.concatenate(events).astype(np.intp) if events else np.zeros(0, dtype=np.intp)
+        sizes = np.array([e.size for e in events], dtype=np.intp)
+        self.start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        self.single = bool(sizes.size) and bool((sizes == 1).all())
+
+    def __call__(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
+        vf, jf = v[..., self.flat], i[..., self.flat]
+        if self.single:
+            return jf / vf
+        return np.add.reduceat(jf, self.start, axis=-1) / np.add.reduceat(vf, self.start, axis=-1)
+
+
 @dataclass
 class FitData:
     """One dataset prepared for fitting (see the module docstring)."""
@@ -124,6 +144,7 @@ class FitData:
     events: list = field(default_factory=list)
     target: np.ndarray = None
     scale: float = 1.0
+    _ratio: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, record, label, kind=None, residual=None, weight=1.0, series_resistance=None, compliance=None,
@@ -216,11 +237,15 @@ class FitData:
         if self.kind == "retention":
             events = [np.array([k]) for k in np.concatenate(events)] if events else []
         v, i = f["v"].to_numpy(dtype=float), f["i"].to_numpy(dtype=float)
-        return np.array([np.mean(i[e]) / np.mean(v[e]) for e in events])
+        return _EventRatio(events)(v, i)
 
     def conductance(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
-        """Simulated read conductance [S] per read event (``mean(i) / mean(v)`` over the event)."""
-        return np.array([np.mean(i[e]) / np.mean(v[e]) for e in self.events])
+        """Simulated read conductance [S] per read event (``mean(i) / mean(v)`` over the event), along
+        the last axis of ``v`` and ``i`` (one simulation or a batch)."""
+        ratio = self._ratio
+        if ratio is None or ratio.events is not self.events:  # (events set, or replaced, after build)
+            ratio = self._ratio = _EventRatio(self.events)
+        return ratio(v, i)
 
     def _iv_observable(self, v: np.ndarray, i: np.ndarray, floor: bool = False) -> np.ndarray:
         """The I-V response: current where voltage is forced, voltage (scaled to a current) where current is."""
@@ -266,6 +291,15 @@ class FitData:
             i_sim = self._iv_observable(outs[:, :, _c.O_VTERM], outs[:, :, _c.O_I])
             np.divide(i_sim, self.current_floor, out=out)
             np.arcsinh(out, out=out)
+            out -= self.target
+            return out
+        if self.kind in ("pulse", "retention"):  # all rows' read conductances at once
+            g = self.conductance(outs[:, :, _c.O_VTERM], outs[:, :, _c.O_I])
+            if self.kind == "pulse":
+                np.divide(g, self.scale, out=out)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.log(np.where(g > 0, g, np.nan), out=out)
             out -= self.target
             return out
         for k, o in enumerate(outs):

@@ -259,14 +259,23 @@ def test_jacobian_integrates_its_base_row_when_the_batch_shares_one_table(monkey
     assert batch_rows and set(batch_rows) == {len(vary) + 1}
 
 
-@pytest.mark.parametrize("kind,residual", [("iv", "log"), ("iv", "relative"), ("iv", "absolute"), ("pulse", None)])
+def _retention(seed):
+    """A SET pulse, then 40 reads at 0.1 V over 100 s (log-spaced), one sample each."""
+    from memfit.simulate import hold
+
+    stim = pulse_train(amplitude=[1.4], width=0.02) + hold(0.1, 100.0, points=40, log=True, role="read")
+    return _noisy(simulate("biolek2009", stim, params=TRUE), 0.01, seed)
+
+
+@pytest.mark.parametrize("kind,residual", [("iv", "log"), ("iv", "relative"), ("iv", "absolute"), ("pulse", None),
+                                           ("retention", None)])
 def test_batch_residuals_equal_the_per_run_residuals(kind, residual):
     """FitData.residual_matrix (a Jacobian's batch at once, in place) gives each run's residual_vector."""
     from memfit.fitting.objective import FitData
     from memfit.models import get_model
     from memfit.simulate import Simulator
 
-    rec = _iv(31) if kind == "iv" else _pulses(32)
+    rec = {"iv": _iv, "pulse": _pulses, "retention": _retention}[kind](31)
     fd = FitData.build(rec, "d", kind, residual)
     m = get_model("biolek2009")
     P = np.stack([m.params({**TRUE, "R_off": r}) for r in (15e3, 18e3, 21e3)])
@@ -354,3 +363,24 @@ def test_jacobian_skips_rows_that_leave_a_dataset_unchanged(monkeypatch):
     for d, x0 in enumerate((0.2, 0.4, 0.6)):
         v, e = res.values[f"x0_x__d{d}"], res.stderr[f"x0_x__d{d}"]
         assert abs(v - x0) < max(3 * e, 1e-6), (d, v, e)
+
+
+def test_read_conductance_is_the_ratio_of_the_event_means():
+    """A read event's conductance is mean(i) / mean(v) over its samples: one simulation or a batch."""
+    from memfit.fitting.objective import FitData
+    from memfit.models import get_model
+    from memfit.simulate import Simulator
+    from memfit.simulate._kernels import circuit as C
+
+    fd = FitData.build(_pulses(33), "d", "pulse")
+    assert len(fd.events) == 16 and all(e.size > 1 for e in fd.events)
+    m = get_model("biolek2009")
+    out, _ = Simulator(m, fd.stimulus).run(m.params(TRUE))
+    v, i = out[:, C.O_VTERM], out[:, C.O_I]
+    ref = np.array([np.mean(i[e]) / np.mean(v[e]) for e in fd.events])
+    np.testing.assert_allclose(fd.conductance(v, i), ref, rtol=1e-13)
+    both = fd.conductance(np.stack([v, 2 * v]), np.stack([i, i]))
+    np.testing.assert_allclose(both, np.stack([ref, ref / 2]), rtol=1e-13)
+    np.testing.assert_allclose(fd.measured(), [np.mean(fd.record.frame["i"].to_numpy()[e])
+                                               / np.mean(fd.record.frame["v"].to_numpy()[e]) for e in fd.events],
+                               rtol=1e-13)
