@@ -12,7 +12,9 @@ time; common random numbers across settings), accuracy and normalized accuracy
 * ``direct`` -- open-loop pulse programming from the reset state (``programming="direct"``: the
   pulse count the mean response says reaches the target, c2c noise per pulse, d2d step spread,
   no verify), one pair per weight;
-* ``direct, 2 / 4 devices/weight`` -- the same with 2 or 4 pairs per weight (currents averaged);
+* ``direct, 2 / 4 devices/weight`` -- the same with 2 or 4 pairs per weight (currents averaged), the
+  devices of a weight on the two ladder levels around its target in the ratio that puts their mean
+  nearest it (:func:`memfit.crossbar.programming.direct_split`: n devices, an n times finer ladder);
 * ``direct, 2 binary + 1 analog`` -- the thesis' multi-device scheme (sec. 3.3.3): two binary
   slices and one analog slice per weight (three pairs), all programmed open-loop;
 * ``direct, no drift compensation``;
@@ -30,7 +32,8 @@ error over time of the FTJ (negligible drift, as the thesis found) and of the PC
 
 It also prints what makes direct mapping lose: the open-loop level ladder of the device in weight
 units (its first step from reset and ``dw_min``, the step at mid-window) and the share of the
-mapped weights that fall below half the first step (programmed as zero).
+mapped weights that fall below half the first step (programmed as zero by one device; n devices per
+weight resolve steps of 1/n of it).
 
 Run: ``python -m benchmarks thesis [--smoke] [--repeats N]`` (default 10 repeats as in the thesis, smoke 2).
 Skips with a message when the dataset or the preset is not available.
@@ -110,8 +113,9 @@ def _ladder_report(net, dev, cfg) -> Table:
             zero += int(np.sum(np.abs(wn) < 0.5 * L[1]))
             total += wn.size
     t.add("mapped |w| below half the first step (0 pulses)", f"{100 * zero / total:.1f} % of {total} weights")
-    t.note("direct programming picks the level nearest to the target: every normalized |w| < "
-           f"{0.5 * L[1]:.3f} gets no pulse (w = 0)")
+    t.note("direct programming picks the level nearest to the target: with one device per weight every "
+           f"normalized |w| < {0.5 * L[1]:.3f} gets no pulse (w = 0); n devices per weight split over the two "
+           f"levels around it reach steps of {L[1]:.3f}/n there")
     return t
 
 

@@ -125,7 +125,9 @@ class CrossbarConfig:
         Clip level in units of ``clip_type`` (> 0), None = no clipping.
     clip_type : {"std", "max"}
     devices_per_weight : int
-        >= 1; the devices' currents are averaged.
+        >= 1; the devices' currents are averaged.  Each device is programmed to the weight's target,
+        except with ``programming="direct"``: open loop, the devices take the two pulse-ladder levels
+        around the target so that their mean is nearest it (an n times finer ladder).
     bit_slicing : dict or None
         ``{"binary": X, "analog": 1}`` with ``0 <= X <= 16``.
     programming : {"ideal", "direct", "statistical", "write_verify", "tgdp"}

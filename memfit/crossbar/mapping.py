@@ -14,8 +14,10 @@ columns give outputs); partial sums of tiles that share outputs are added digita
 3. **Conductances**: a differential pair per slice, ``G+ = g_min + max(w, 0) dG``,
    ``G- = g_min + max(-w, 0) dG`` (``dG = g_max - g_min``); without pairs, one device at
    ``g_min + (w + 1) dG / 2`` against an ideal mid-scale reference column.  With
-   ``devices_per_weight = n`` every device is programmed to the same target and the n
-   currents are averaged.
+   ``devices_per_weight = n`` the n currents are averaged; every device is programmed to the
+   weight's target, except with open-loop ``"direct"`` programming, where the devices take the
+   two pulse-ladder levels around the target in the ratio that puts their mean nearest it
+   (:func:`memfit.crossbar.programming.direct_split`).
 """
 
 from __future__ import annotations

@@ -311,6 +311,60 @@ def direct(targets: np.ndarray, device, rng: np.random.Generator, max_pulses: in
     return out, rep
 
 
+def direct_split(targets: np.ndarray, device, rng: np.random.Generator, n_dev: int, max_pulses: int | None = None,
+                 tolerance: float | None = None):
+    r"""Open-loop programming of ``n_dev`` devices per target whose *mean* should be the target.
+
+    One pulse count for all the devices of a weight would give them the same ladder level and the
+    same rounding error (with ftj-balanced's ladder -- 0, 0.44, 0.52, ... of the window after 0, 1,
+    2, ... pulses -- 63 % of an MLP's weights round to no pulse at all, however many devices).  Here
+    the devices of a weight take the two ladder rungs around its target, ``L[j] <= T < L[j+1]``:
+    ``k = round(n_dev (T - L[j]) / (L[j+1] - L[j]))`` of them get ``j + 1`` pulses and the others
+    ``j``, so that the mean of their levels is within ``(L[j+1] - L[j]) / (2 n_dev)`` of the target,
+    ``n_dev`` times finer than one device.  Each device is then pulsed as in :func:`direct` (its own
+    d2d step scale, c2c noise per pulse, no verify).  Still open loop: the counts come from the
+    preset's mean pulse response only.
+
+    Parameters
+    ----------
+    targets : array
+        Target conductances [S] of the weights (any shape).
+    n_dev : int
+        Devices per weight (>= 1; 1 is :func:`direct`).
+    device, rng, max_pulses, tolerance
+        As in :func:`direct`.
+
+    Returns
+    -------
+    G : (n_dev,) + targets.shape array
+        Programmed conductances [S]; ``G.mean(axis=0)`` is what a weight reads.
+    report : ProgrammingReport
+        Method ``"direct"``, pulses per device; the error of each device is that of its weight's
+        mean, ``(mean G - T) / T``, so "within tolerance" counts devices whose weight is.
+    """
+    T = np.asarray(targets, dtype=np.float64)
+    n_dev = int(n_dev)
+    if n_dev < 1:
+        raise ParameterError(f"direct programming: n_dev must be >= 1, got {n_dev}")
+    L = direct_levels(device, max_pulses)
+    if L.size > 1:
+        j = np.clip(np.searchsorted(L, T, side="right") - 1, 0, L.size - 2)
+        lo, hi = L[j], L[j + 1]
+        gap = hi - lo
+        frac = np.where(gap > 0, np.clip((T - lo) / np.where(gap > 0, gap, 1.0), 0.0, 1.0), 0.0)
+        k = np.floor(frac * n_dev + 0.5)  # devices on the upper rung (ties: the upper)
+        idx = np.arange(n_dev).reshape((n_dev,) + (1,) * T.ndim)
+        levels = np.where(idx < k, hi, lo)
+    else:
+        levels = np.broadcast_to(T, (n_dev,) + T.shape).copy()
+    G, rep = direct(levels.ravel(), device, rng, max_pulses=max_pulses, tolerance=tolerance)
+    G = G.reshape(levels.shape)
+    rel = np.broadcast_to(_rel_error(G.mean(axis=0), T), G.shape).ravel()
+    rep = ProgrammingReport("direct", G.size, int(np.sum(np.abs(rel) <= rep.tolerance * (1 + 1e-12))), rep.tolerance,
+                            rep.pulses, rel, rep.wall_time)
+    return G, rep
+
+
 # ----------------------------------------------------------------------------- write-verify kernel
 @njit(cache=False, inline="always")
 def _fd_step(xi, lo, hi):

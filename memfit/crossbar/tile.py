@@ -190,6 +190,11 @@ class AnalogMatrix:
             targets = np.broadcast_to(tile.targets[:, None], shape).copy()
             if cfg.programming == "tgdp":
                 G, rep = pg.tgdp(tile, dev, cfg, self.rng)
+            elif cfg.programming == "direct" and shape[1] > 1:
+                # the devices of a weight on the two ladder rungs around it, so that their mean is
+                # nearest the target (one pulse count for all would repeat one rounding error)
+                G, rep = pg.direct_split(tile.targets, dev, self.rng, shape[1])
+                G = np.ascontiguousarray(np.moveaxis(G, 0, 1))
             elif cfg.programming == "ideal":
                 G, rep = targets, None  # already a fresh copy
             else:

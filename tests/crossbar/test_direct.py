@@ -77,9 +77,18 @@ def test_analog_matrix_with_direct_programming_holds_the_quantized_weights():
     q = STEP / (G_MAX - G_MIN)  # one pulse in normalized weight units
     expected = np.rint(W / s / q) * q * s  # no ties: W is continuous
     np.testing.assert_allclose(am.effective_weight(), expected, rtol=1e-9, atol=1e-12)
-    # two devices per weight, each on the same grid point: the same weights
-    am2 = AnalogMatrix(W, const_device(), cfg.replace(devices_per_weight=2), rng=np.random.default_rng(1))
-    np.testing.assert_allclose(am2.effective_weight(), expected, rtol=1e-9, atol=1e-12)
+    # n devices per weight take the two grid points around the weight: their mean is on a grid n
+    # times finer, the nearest point of it
+    for n in (2, 4):
+        am_n = AnalogMatrix(W, const_device(), cfg.replace(devices_per_weight=n), rng=np.random.default_rng(1))
+        rep_n = am_n.program()
+        assert rep_n.n_devices == 2 * n * W.size
+        fine = np.rint(W / s / (q / n)) * (q / n) * s
+        np.testing.assert_allclose(am_n.effective_weight(), fine, rtol=1e-9, atol=1e-12)
+        assert np.max(np.abs(am_n.effective_weight() - W) / s) <= q / (2 * n) * (1 + 1e-9)
+        # every device sits on one of the two levels around its weight's target
+        G = am_n.tiles[0].G  # (S, n, P, out, in)
+        assert np.all(np.ptp(G, axis=1) <= STEP * (1 + 1e-9))
 
 
 def test_config_accepts_direct_and_validates_reachable_window():
@@ -130,3 +139,25 @@ def test_write_verify_maps_onto_the_reachable_window_and_restores_the_gain():
     on = AnalogMatrix(W2, dev, wv, rng=np.random.default_rng(4)).program()
     off = AnalogMatrix(W2, dev, wv.replace(reachable_window=False), rng=np.random.default_rng(4)).program()
     assert on.fraction_within_tolerance >= 0.995 and off.fraction_within_tolerance < 0.99
+
+
+def test_direct_split_means_and_report():
+    """direct_split: the mean of a weight's devices is within half a rung / n of the target (noise-free
+    ladder), the report counts the weights' errors, and one device per weight is direct()."""
+    rng = np.random.default_rng(7)
+    T = G_MIN + rng.uniform(0, 1, 500) * (G_MAX - G_MIN)
+    for n in (1, 3, 8):
+        G, rep = pg.direct_split(T, const_device(), np.random.default_rng(0), n)
+        assert G.shape == (n, T.size)
+        assert np.max(np.abs(G.mean(axis=0) - T)) <= STEP / (2 * n) * (1 + 1e-9)
+        rel = (G.mean(axis=0) - T) / T
+        assert rep.n_devices == n * T.size
+        assert rep.n_within == n * int(np.sum(np.abs(rel) <= rep.tolerance * (1 + 1e-12)))
+        np.testing.assert_allclose(rep.rel_error.reshape(n, -1), np.broadcast_to(rel, (n, T.size)))
+    # one device per weight: direct() itself (continuous targets: no rounding ties), same draws
+    noisy = const_device(dtod=0.05)
+    G1, _ = pg.direct_split(T, noisy, np.random.default_rng(3), 1)
+    G0, _ = pg.direct(T, noisy, np.random.default_rng(3))
+    np.testing.assert_array_equal(G1[0], G0)
+    with pytest.raises(ParameterError, match="n_dev"):
+        pg.direct_split(T, noisy, np.random.default_rng(3), 0)
