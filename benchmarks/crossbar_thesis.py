@@ -130,7 +130,9 @@ def _weight_errors(net, dev, base) -> Table:
     cases = {"direct": base.replace(programming="direct"),
              "direct, 4 devices/weight": base.replace(programming="direct", devices_per_weight=4),
              "direct, 2 binary + 1 analog": base.replace(programming="direct", bit_slicing={"binary": 2}),
-             "direct, no drift compensation": base.replace(programming="direct", drift_compensation=None)}
+             "direct, no drift compensation": base.replace(programming="direct", drift_compensation=None),
+             "tGDP": base.replace(programming="tgdp"),
+             "tGDP, 3 devices/weight": base.replace(programming="tgdp", devices_per_weight=3)}
     for label, cfg in cases.items():
         am = AnalogMatrix(W, dev, cfg, rng=np.random.default_rng(0))
         am.program()
@@ -138,6 +140,8 @@ def _weight_errors(net, dev, base) -> Table:
         t.add(label, f"{np.linalg.norm(w0 - W) / np.linalg.norm(W):.4f}",
               f"{np.linalg.norm(w1 - w0) / np.linalg.norm(w0):.4f}")
     t.note("effective weights: conductances read back without converters or read noise, drift compensation applied")
+    t.note("tGDP, 3 devices/weight: the pulses of a weight dealt out over its 3 pairs (thesis Fig. 4.4: 3 Balanced "
+           "devices per crosspoint)")
     return t
 
 

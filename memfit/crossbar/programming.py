@@ -627,10 +627,14 @@ def tgdp(tile, device, cfg, rng: np.random.Generator, iterations: int = 30, max_
     Starts from statistical/ideal targets as an open-loop first write (all devices at their target
     with the pulse-table's cycle-to-cycle spread), then per iteration: read the tile's weights
     (identity inputs through the noisy read, i.e. ``W'`` plus read noise ``w_noise``), error
-    ``E = W_norm - W'``, and per device pair apply ``n = round(|E| / dw_min)`` pulses (at most
-    ``max_pulses_per_iter``): for ``E > 0`` up-pulses on ``G+`` (down-pulses on ``G-`` once
-    ``G+`` is at ``g_max``), for ``E < 0`` the mirror image.  ``dw_min`` is the mean up-step at
-    mid-window, in normalized weight units.  Returns ``(G, report)``.
+    ``E = W_norm - W'``, and per weight apply ``n = round(n_dev |E| / dw_min)`` pulses (at most
+    ``max_pulses_per_iter`` per device pair): for ``E > 0`` up-pulses on ``G+`` (down-pulses on
+    ``G-`` once ``G+`` is at ``g_max``), for ``E < 0`` the mirror image.  ``dw_min`` is the mean
+    up-step at mid-window, in normalized weight units.  With ``n_dev`` device pairs per weight
+    (whose mean is the weight) a pulse on one pair moves the weight by ``dw_min / n_dev``: the ``n``
+    pulses are dealt out over the pairs, one more to the first ``n mod n_dev`` in an order that
+    rotates every iteration, so more devices per weight reach a finer weight (the thesis' finding
+    for tGDP, sec. 4.2).  Returns ``(G, report)``.
     """
     t0 = time.perf_counter()
     if not cfg.differential:
@@ -647,15 +651,17 @@ def tgdp(tile, device, cfg, rng: np.random.Generator, iterations: int = 30, max_
     pulses = np.zeros(G.shape[:2] + G.shape[3:], dtype=np.int64)  # per pair
     tol = 0.5 * dw_min / dg_win if tolerance is None else tolerance
     n_dev = G.shape[1]
-    for _ in range(iterations):
+    dev_idx = np.arange(n_dev).reshape((1, n_dev) + (1,) * (G.ndim - 3))
+    for it in range(iterations):
         Wr = (G[:, :, 0] - G[:, :, 1]).mean(axis=1)  # (S, out, in)
         if cfg.w_noise > 0:
             Wr = Wr + cfg.w_noise * dg_win * rng.standard_normal(Wr.shape)
         E = (target_w - Wr) / dg_win
-        n_p = np.minimum(np.rint(np.abs(E) * dg_win / dw_min), max_pulses_per_iter).astype(np.int64)
-        if not n_p.any():
+        n_w = np.minimum(np.rint(np.abs(E) * n_dev * dg_win / dw_min), max_pulses_per_iter * n_dev).astype(np.int64)
+        if not n_w.any():
             break
-        n_p = np.repeat(n_p[:, None], n_dev, axis=1)
+        # the weight's pulses dealt out over its pairs (the extra ones to a rotating subset)
+        n_p = n_w[:, None] // n_dev + ((dev_idx - it) % n_dev < (n_w % n_dev)[:, None])
         sgn = np.repeat(np.sign(E)[:, None], n_dev, axis=1)
         pulses += n_p
         for k in range(int(n_p.max())):

@@ -123,3 +123,22 @@ def test_preset_read_at_negative_voltage_is_wired_the_other_way_round():
     T = np.full(16, pre.g_min + 0.5 * (pre.g_max - pre.g_min))
     G, rep = pg.write_verify(T, dev, np.random.default_rng(0))
     assert rep.fraction_within_tolerance > 0.9
+
+
+@pytest.mark.parametrize("n_dev", [1, 3])
+def test_tgdp_with_more_devices_per_weight_reaches_a_finer_weight(n_dev):
+    """Noise-free constant steps: tGDP ends within half a step of each weight, and n pairs per weight
+    (a pulse on one pair moves the mean by step / n) within half a step / n."""
+    step = 0.25e-9
+    g = np.array([0.0, 14e-9])
+    dev = CrossbarDevice(g_min=0.0, g_max=14e-9, pulse_up={"g": g, "dg_mean": [step, step], "dg_std": [0.0, 0.0]},
+                         pulse_down={"g": g, "dg_mean": [-step, -step], "dg_std": [0.0, 0.0]})
+    W = np.random.default_rng(2).normal(size=(16, 24))
+    cfg = get_config("baseline-ftj").ideal().replace(dtype="float64", w_noise=0.0, programming="tgdp",
+                                                     devices_per_weight=n_dev)
+    am = AnalogMatrix(W, dev, cfg, rng=np.random.default_rng(0))
+    rep = am.program()
+    tile = am.tiles[0]
+    err = (tile.G[:, :, 0] - tile.G[:, :, 1]).mean(axis=1) - (tile.targets[:, 0] - tile.targets[:, 1])
+    assert np.max(np.abs(err)) <= step / (2 * n_dev) * (1 + 1e-9)
+    assert rep.n_devices == W.size and rep.pulses.size == n_dev * W.size
