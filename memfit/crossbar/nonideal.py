@@ -38,7 +38,8 @@ Each normal is a fresh draw (nothing is precomputed or reused).  The distributio
 independence of the pair).
 
 Single draws inside other kernels (the per-pulse cycle-to-cycle noise of training on the array,
-:mod:`memfit.crossbar.insitu`) use the **ziggurat** method (Marsaglia & Tsang, J. Stat. Softw.
+:mod:`memfit.crossbar.insitu`; the few outputs of a first read that :func:`screen_first_read` reads
+to tell whether it saturates) use the **ziggurat** method (Marsaglia & Tsang, J. Stat. Softw.
 5(8) (2000), doi:10.18637/jss.v005.i08; 256 layers on 32-bit draws laid out as numpy's float32
 ziggurat, exact wedge and tail steps) on the sequential **xoshiro256**\*\* generator (Blackman &
 Vigna, ACM TOMS 47, 36 (2021), doi:10.1145/3460772): :func:`_normal32`.
@@ -285,10 +286,11 @@ def _fill_normals(state, out):
 
 
 def seed_state(rng: np.random.Generator) -> np.ndarray:
-    """A fresh xoshiro256** state (4 x uint64, not all zero) drawn from ``rng``."""
+    """A fresh xoshiro256** state (4 x uint64, not all zero) drawn from ``rng`` (its raw 64-bit words:
+    ``integers()`` took 40 us)."""
     while True:
-        s = rng.integers(0, 2 ** 64, size=4, dtype=np.uint64)
-        if np.any(s):
+        s = rng.bit_generator.random_raw(4)
+        if s.any():
             return s
 
 
@@ -517,3 +519,95 @@ def finish_outputs(y, rows, cols, xsq, out_noise2, w_noise2, z, adc, out_bound, 
                 for s in range(S):
                     acc += sig[s] * y[s, k, j]
                 out[b, c] = acc * a * colscale[c]
+
+
+# ----------------------------------------------------------------------------- bound management: screening
+#: float32 unit roundoff (2^-24): a float32 sum of n products is off its exact value by at most
+#: ``n u sum|x_i w_i|`` (to first order) in any summation order -- BLAS's or this module's
+_U32 = 2.0 ** -24
+
+
+@njit(cache=True, error_model="numpy", fastmath=True)
+def _dot_abs(xf, xo, wf, wo, n):
+    """``(sum x_i w_i, sum |x_i w_i|)`` in float32 (any order: see :data:`_U32`) of ``x = xf[xo:xo + n]``
+    and ``w = wf[wo:wo + n]`` (flat arrays, unsigned offsets: no row views, no wrap-around tests)."""
+    acc = np.float32(0.0)
+    mag = np.float32(0.0)
+    u = np.uint64
+    for i in range(n):
+        t = xf[u(xo) + u(i)] * wf[u(wo) + u(i)]
+        acc += t
+        mag += abs(t)
+    return acc, mag
+
+
+@njit(cache=True, error_model="numpy")
+def screen_first_read(xe, wt, yb, first, xsq, out_noise2, w_noise2, out_bound, noise, max_cand, state, sat,
+                      cand_j, cand_z, n_cand, scratch):
+    """Which vectors' first read saturates, told from a few of its outputs (iterative bound management).
+
+    Bound management reads a vector at input scale ``alpha`` and, when any output reaches
+    ``+-out_bound``, again at ``2 alpha``.  When nearly every vector saturates (the caller decides:
+    most did in the tile's last call), the read at ``2 alpha`` of all vectors (``yb``, pre-noise,
+    one BLAS product) comes first; its outputs tell which outputs of the ``alpha`` read are the
+    likeliest to saturate -- about twice as large.  For each row ``k`` this reads the ``alpha`` outputs
+    ``j`` in decreasing order of ``|yb[k, j]|``, at most ``max_cand`` of them: ``y = xe[k] . wt[j]``
+    plus its own output noise ``sqrt(out_noise2 + w_noise2 xsq[k]) z`` (a fresh standard normal
+    ``z`` from the xoshiro256** ``state``, when ``noise``), and stops at the first that saturates
+    beyond the rounding of the product and the noise addition, ``|y| (1 - 2u) - 2 n u sum|xe w| >=
+    out_bound`` (``u`` = :data:`_U32`: the BLAS product of the same read saturates too): ``sat[k] = True``.  The other rows stay undecided
+    (``sat[k] = False``): the caller reads them in full, re-using the noise drawn here for the
+    outputs read here (``cand_j[k, :n_cand[k]]``, ``cand_z``), so that every output of a read has
+    exactly one noise draw, as in a plain read.  Each output's noise being independent, reading the
+    outputs in any order and stopping at the first saturation decides "the read saturates" with the
+    same probability as reading them all.
+
+    ``wt`` is the (n_out, n_in) C-contiguous transposed weight slice; ``first[k]`` the index of the
+    largest ``|yb[k, j]|`` (``np.argmax``, SIMD: twice as fast as a loop here); ``scratch`` a float32
+    array of n_out.
+    """
+    nr, n_in = xe.shape
+    n_out = wt.shape[0]
+    bound = np.float32(out_bound)
+    on2 = np.float32(out_noise2)
+    wn2 = np.float32(w_noise2)
+    gam = np.float32(2.0 * n_in * _U32)
+    xf = xe.reshape(xe.size)
+    wf = wt.reshape(wt.size)
+    for k in range(nr):
+        sat[k] = False
+        n_cand[k] = 0
+        std = np.sqrt(on2 + wn2 * xsq[k])
+        for c in range(min(max_cand, n_out)):
+            if c == 0:  # (nearly always the only one)
+                best = first[k]
+            else:
+                if c == 1:  # the ranking of the others, from the second candidate on
+                    for j in range(n_out):
+                        scratch[j] = abs(yb[k, j])
+                    scratch[cand_j[k, 0]] = np.float32(-1.0)
+                best = 0
+                bv = scratch[0]
+                for j in range(1, n_out):
+                    if scratch[j] > bv:
+                        bv = scratch[j]
+                        best = j
+                scratch[best] = np.float32(-1.0)
+            y, mag = _dot_abs(xf, k * n_in, wf, best * n_in, n_in)
+            z = _normal32(state, np.int64(_next64(state) >> np.uint64(32))) if noise else np.float32(0.0)
+            cand_j[k, c] = best
+            cand_z[k, c] = z
+            n_cand[k] = c + 1
+            v = abs(y + std * z)
+            if v - np.float32(2.0 * _U32) * v - gam * mag >= bound:
+                sat[k] = True
+                break
+
+
+@njit(cache=True)
+def put_candidate_noise(z, cand_j, cand_z, n_cand):
+    """``z[0, k, cand_j[k, c]] = cand_z[k, c]`` for ``c < n_cand[k]``: the noise of the outputs that
+    :func:`screen_first_read` already read, in the full read of the undecided rows."""
+    for k in range(cand_j.shape[0]):
+        for c in range(n_cand[k]):
+            z[0, k, cand_j[k, c]] = cand_z[k, c]

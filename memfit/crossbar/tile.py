@@ -61,6 +61,8 @@ def _device_mean(G: np.ndarray) -> np.ndarray:
 
 #: the empty normals array of a noise-free read (finish_outputs adds no noise)
 _NO_NOISE = np.zeros((0, 0, 0), dtype=np.float32)
+#: most outputs of a first read that AnalogMatrix._screened_reads reads before reading it in full
+_SCREEN_CANDIDATES = 3
 
 
 class _Tile:
@@ -95,6 +97,8 @@ class _Tile:
         self.sat_fraction = 0.0
         self._bm_for = None
         self._bm_blocks = None
+        self._wt_for = None
+        self._wt = None
         self._fused_for = None
         self._fused = None
 
@@ -395,8 +399,16 @@ class AnalogMatrix:
         rstate = nl.seed_stream(self.rng) if noise else None
         no_noise = _NO_NOISE
         blocks = None
-        for it in range(max_it + 1):
+        it0 = 0
+        if bm and max_it >= 1 and S == 1 and tile.sat_fraction > 0.5:
+            # most vectors saturated last time: their read at twice the input scale first, then only
+            # as much of the first read as tells whether it saturates (see _screened_reads)
+            rows = self._screened_reads(tile, weff, x, c0, n_in, alpha, res, rstate)
+            it0 = 2
+        for it in range(it0, max_it + 1):
             nr = rows.shape[0]
+            if nr == 0:
+                break
             xe = np.empty((nr, n_in), dtype=f32)
             xsq = np.empty(nr, dtype=f32)
             nl.prepare_inputs(x, c0, rows, alpha, it == 0, abs_max, dac, in_bound, dstep, 1.0 / dstep, lut, lut_k, xe,
@@ -442,6 +454,84 @@ class AnalogMatrix:
             rows = rows[sat]
             alpha[rows] *= f32(2.0)
         return res
+
+    def _screened_reads(self, tile: _Tile, weff: np.ndarray, x: np.ndarray, c0: int, n_in: int, alpha: np.ndarray,
+                        res: np.ndarray, rstate) -> np.ndarray:
+        """The first two reads of iterative bound management when most vectors saturate (one slice).
+
+        Bound management reads every vector at input scale ``alpha`` and re-reads the ones with a
+        saturated output at ``2 alpha``.  When nearly all saturate (a Gaussian 512 x 512 matrix on
+        uniform inputs at the baseline's out_bound 10: 98 %), the first read is mostly wasted, and
+        all that is needed of it is *whether* it saturates.  So:
+
+        1. the read at ``2 alpha`` of every vector, pre-noise (one BLAS product, as the re-read was);
+        2. :func:`memfit.crossbar.nonideal.screen_first_read`: per vector, its ``alpha`` outputs in
+           decreasing order of the ``2 alpha`` ones (the likeliest to saturate first), each with its
+           own noise draw, until one saturates -- usually the first;
+        3. the vectors it could not decide are read in full at ``alpha`` (BLAS, with the noise
+           already drawn for the outputs step 2 read), which decides them as a plain read would;
+        4. noise, ADC and saturation flags of the ``2 alpha`` read for every vector; the vectors
+           whose first read did not saturate keep that read instead.
+
+        Every output of a read has one noise draw, and the decision "this read saturates" has the
+        probability of a plain read's; without noise the result equals the plain reads' (tested).
+        Returns the rows whose ``2 alpha`` read saturated too, with ``alpha`` doubled again for
+        them (the caller's loop goes on from the third read); ``alpha`` holds each row's scale.
+        """
+        from memfit.crossbar import nonideal as nl
+
+        (dac, abs_max, in_bound, dstep, lut, lut_k, noise, on2, wn2, adc, out_bound, astep, bm,
+         max_it) = self._kernel_args
+        colscale, sig32, all_cols = tile._fused
+        f32 = np.float32
+        B, n_out = x.shape[0], weff.shape[2]
+        rows = np.arange(B, dtype=np.intp)
+        xa = np.empty((B, n_in), dtype=f32)
+        xsa = np.empty(B, dtype=f32)
+        nl.prepare_inputs(x, c0, rows, alpha, True, abs_max, dac, in_bound, dstep, 1.0 / dstep, lut, lut_k, xa, xsa)
+        alpha2 = alpha * f32(2.0)
+        xb = np.empty((B, n_in), dtype=f32)
+        xsb = np.empty(B, dtype=f32)
+        nl.prepare_inputs(x, c0, rows, alpha2, False, abs_max, dac, in_bound, dstep, 1.0 / dstep, lut, lut_k, xb,
+                          xsb)
+        yb = xb @ weff[0]
+        if tile._wt_for is not weff:  # (the reference keeps the key's identity unique)
+            tile._wt = np.ascontiguousarray(weff[0].T)
+            tile._wt_for = weff
+        sat = np.zeros(B, dtype=np.bool_)
+        n_c = _SCREEN_CANDIDATES
+        cand_j = np.empty((B, n_c), dtype=np.intp)
+        cand_z = np.empty((B, n_c), dtype=f32)
+        n_cand = np.empty(B, dtype=np.intp)
+        zstate = nl.seed_state(self.rng) if noise else np.ones(4, dtype=np.uint64)
+        first = np.argmax(np.abs(yb), axis=1)
+        nl.screen_first_read(xa, tile._wt, yb, first, xsa, on2, wn2, out_bound, noise, n_c, zstate, sat, cand_j,
+                             cand_z, n_cand, np.empty(n_out, dtype=f32))
+        und = np.flatnonzero(~sat)
+        res_u = sat_u = None
+        if und.size:  # the undecided: read in full at alpha
+            ya = (xa[und] @ weff[0])[None]
+            za = _NO_NOISE
+            if noise:
+                za = nl.draw_normals(rstate, ya.shape)
+                nl.put_candidate_noise(za, cand_j[und], cand_z[und], n_cand[und])
+            res_u = np.empty((und.size, n_out), dtype=f32)
+            sat_u = np.zeros(und.size, dtype=np.bool_)
+            nl.finish_outputs(ya, np.arange(und.size, dtype=np.intp), all_cols, xsa[und], on2, wn2, za, adc,
+                              out_bound, astep, 1.0 / astep, True, sig32, alpha[und], colscale, res_u, sat_u)
+            sat[und[sat_u]] = True
+        tile.sat_fraction = np.count_nonzero(sat) / B if B else 0.0
+        zb = nl.draw_normals(rstate, (1, B, n_out)) if noise else _NO_NOISE
+        sat2 = np.zeros(B, dtype=np.bool_)
+        nl.finish_outputs(yb[None], rows, all_cols, xsb, on2, wn2, zb, adc, out_bound, astep, 1.0 / astep,
+                          max_it >= 2, sig32, alpha2, colscale, res, sat2)
+        if res_u is not None:  # first reads that did not saturate: theirs is the result
+            keep = ~sat_u
+            res[und[keep]] = res_u[keep]
+        alpha[sat] = alpha2[sat]
+        again = np.flatnonzero(sat & sat2)
+        alpha[again] *= f32(2.0)
+        return again
 
     def _fused_constants(self) -> tuple:
         """The fused kernels' scalar arguments, derived from the configuration once (in ``__init__``):
