@@ -187,6 +187,21 @@ def _same_errors_both_ways(model, data, kw):
 VTEAM_TRUE = dict(R_on=1e3, R_off=1e5, k_off=0.8, k_on=-3.0, v_off=0.3, v_on=-0.4, alpha_off=2.5, alpha_on=3.0)
 
 
+def _count_batch_rows(monkeypatch) -> list:
+    """The row counts of every Simulator.run_batch call from now on (the method wrapped)."""
+    from memfit.simulate.core import Simulator
+
+    rows = []
+    run_batch = Simulator.run_batch
+
+    def counting_run_batch(self, P, X0=None):
+        rows.append(len(P))
+        return run_batch(self, P, X0)
+
+    monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
+    return rows
+
+
 @pytest.mark.parametrize("model", ["biolek2009", "vteam_biolek"])
 def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
     """Least squares asks for the Jacobian where it has just evaluated the residual: the base row
@@ -194,15 +209,8 @@ def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
     one that integrates its base row again -- for VTEAM too, whose Jacobian perturbs a switching
     threshold (each batch row is cut at its own thresholds, as a single run is)."""
     from memfit.fitting import core
-    from memfit.simulate.core import Simulator
 
-    batch_rows = []
-    run_batch = Simulator.run_batch
-
-    def counting_run_batch(self, P, X0=None):
-        batch_rows.append(len(P))
-        return run_batch(self, P, X0)
-
+    batch_rows = _count_batch_rows(monkeypatch)
     gaps = []
     jacobian = core._Problem.jacobian
 
@@ -217,7 +225,6 @@ def test_jacobian_reuses_the_residual_just_evaluated(monkeypatch, model):
         gaps.append(float(np.max(np.abs(j_reuse - j_full).max(axis=0) / scale)))
         return j_reuse
 
-    monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
     monkeypatch.setattr(core._Problem, "jacobian", checked_jacobian)
     if model == "biolek2009":
         vary, start = ["R_off", "mu_v"], {"R_off": 15e3, "mu_v": 1.0e-14}
@@ -240,16 +247,8 @@ def test_jacobian_integrates_its_base_row_when_the_batch_shares_one_table(monkey
     """Past the table budget a batch shares one table cut at all its rows' thresholds; its rows then
     differ from single runs, so the Jacobian integrates its base row with the others."""
     from memfit.simulate import core as sim_core
-    from memfit.simulate.core import Simulator
 
-    batch_rows = []
-    run_batch = Simulator.run_batch
-
-    def counting_run_batch(self, P, X0=None):
-        batch_rows.append(len(P))
-        return run_batch(self, P, X0)
-
-    monkeypatch.setattr(Simulator, "run_batch", counting_run_batch)
+    batch_rows = _count_batch_rows(monkeypatch)
     monkeypatch.setattr(sim_core, "_MAX_CUT_ROWS", 1)
     vary = ["R_off", "k_off", "v_off"]
     stim = sine_sweep(amplitude=1.0, frequency=1.0, cycles=2, points_per_cycle=300)
@@ -328,13 +327,7 @@ def test_jacobian_skips_rows_that_leave_a_dataset_unchanged(monkeypatch):
         d = _noisy(simulate("biolek2009", stim, params=TRUE, x0={"x": x0}), 0.01, 20 + k)
         d.meta.pop("x0", None)
         data.append(d)
-    sizes = []
-    real_batch = core.Simulator.run_batch
-
-    def run_batch(self, P, X0=None):
-        sizes.append(len(P))
-        return real_batch(self, P, X0)
-
+    sizes = _count_batch_rows(monkeypatch)
     checked = []
     real_jac = core._Problem.jacobian
 
@@ -354,7 +347,6 @@ def test_jacobian_skips_rows_that_leave_a_dataset_unchanged(monkeypatch):
             checked.append(True)
         return J
 
-    monkeypatch.setattr(core.Simulator, "run_batch", run_batch)
     monkeypatch.setattr(core._Problem, "jacobian", jacobian)
     res = fit("biolek2009", data, vary=["mu_v"], fix={"R_off": TRUE["R_off"]}, fit_x0=["x"])
     assert checked
