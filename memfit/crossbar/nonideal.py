@@ -555,10 +555,10 @@ def screen_first_read(xe, wt, yb, first, xsq, out_noise2, w_noise2, out_bound, n
     plus its own output noise ``sqrt(out_noise2 + w_noise2 xsq[k]) z`` (a fresh standard normal
     ``z`` from the xoshiro256** ``state``, when ``noise``), and stops at the first that saturates
     beyond the rounding of the product and the noise addition, ``|y| (1 - 2u) - 2 n u sum|xe w| >=
-    out_bound`` (``u`` = :data:`_U32`: the BLAS product of the same read saturates too): ``sat[k] = True``.  The other rows stay undecided
-    (``sat[k] = False``): the caller reads them in full, re-using the noise drawn here for the
-    outputs read here (``cand_j[k, :n_cand[k]]``, ``cand_z``), so that every output of a read has
-    exactly one noise draw, as in a plain read.  Each output's noise being independent, reading the
+    out_bound`` (``u`` = :data:`_U32`: the BLAS product of the same read saturates too):
+    ``sat[k] = True``.  The other rows stay undecided (``sat[k] = False``): the caller reads them in
+    full, re-using the noise drawn here for the outputs read here (``cand_j[k, :n_cand[k]]``,
+    ``cand_z``), so that every output of a read has exactly one noise draw, as in a plain read.  Each output's noise being independent, reading the
     outputs in any order and stopping at the first saturation decides "the read saturates" with the
     same probability as reading them all.
 
