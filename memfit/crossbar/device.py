@@ -27,13 +27,31 @@ from memfit.errors import ModelError, ParameterError, PresetError
 
 
 def _table(d: Mapping | None, keys: tuple[str, ...], what: str) -> dict | None:
+    """The columns ``keys`` of a lookup table as float64 arrays: one dimension, one length, finite,
+    the first (the abscissa) strictly increasing -- what the interpolating kernels assume."""
     if d is None:
         return None
     out = {}
     for k in keys:
         if k not in d:
             raise PresetError(f"{what}: missing key {k!r} (needs {list(keys)})")
-        out[k] = np.asarray(d[k], dtype=np.float64)
+        try:
+            a = np.asarray(d[k], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise PresetError(f"{what}: {k!r} must be a list of numbers, got {d[k]!r}") from None
+        if a.ndim != 1 or a.size == 0:
+            raise PresetError(f"{what}: {k!r} must be a non-empty 1-d list of numbers, got shape {a.shape}")
+        if not np.isfinite(a).all():
+            raise PresetError(f"{what}: {k!r} has a non-finite value at index {int(np.argmin(np.isfinite(a)))}")
+        out[k] = a
+    x = out[keys[0]]
+    for k in keys[1:]:
+        if out[k].size != x.size:
+            raise PresetError(f"{what}: {k!r} has {out[k].size} values for {x.size} in {keys[0]!r}")
+    if x.size > 1 and np.any(np.diff(x) <= 0):
+        i = int(np.argmax(np.diff(x) <= 0))
+        raise PresetError(f"{what}: {keys[0]!r} must be strictly increasing; index {i + 1} ({x[i + 1]:g}) "
+                          f"follows {x[i]:g}")
     return out
 
 
@@ -186,6 +204,9 @@ class CrossbarDevice:
                 raise PresetError(f"CrossbarDevice {self.name!r}: drift law {law!r} unknown (only 'power')")
             t = _table(d, ("nu_g", "nu_mean"), f"{self.name}.drift")
             t["nu_std"] = np.asarray(d.get("nu_std", np.zeros_like(t["nu_mean"])), dtype=np.float64)
+            if t["nu_std"].shape != t["nu_mean"].shape or not np.isfinite(t["nu_std"]).all():
+                raise PresetError(f"CrossbarDevice {self.name!r}: drift 'nu_std' must be {t['nu_mean'].size} finite "
+                                  f"numbers like 'nu_mean', got {d.get('nu_std')!r}")
             t0 = float(d.get("t0", 20.0))
             if not t0 > 0:
                 raise PresetError(f"CrossbarDevice {self.name!r}: drift t0 must be > 0 s, got {t0}")
