@@ -12,7 +12,9 @@ Methods (``CrossbarConfig.programming``):
     (spacing ~ the local step, ``dw_min`` in weight units) and perturbed by the step-size spread
     between devices (``dg_dtod``) and the cycle-to-cycle noise ``dG_std(G)`` of every pulse --
     the model of an aihwkit ``PiecewiseStepDevice`` (state-dependent, asymmetric steps; Gokmen &
-    Vlasov, Front. Neurosci. 10, 333 (2016), doi:10.3389/fnins.2016.00333).
+    Vlasov, Front. Neurosci. 10, 333 (2016), doi:10.3389/fnins.2016.00333).  With n devices per
+    weight (:func:`direct_split`) the devices take the two ladder levels around the target in the
+    ratio that puts their mean nearest it: an n times finer ladder.
 ``"statistical"``
     From the preset's write-verify statistics: a fraction ``success_rate`` of the devices ends
     within tolerance with relative error ``N(0, residual_std)``; the others end outside the
@@ -34,7 +36,8 @@ Methods (``CrossbarConfig.programming``):
     Tile gradient-descent programming (thesis sec. 3.3.1, after Gokmen & Vlasov): read the tile's
     weights through its forward pass (identity inputs), compute the error ``E = W - W'`` and
     apply up/down pulses from the device's pulse-response tables (``dG`` per pulse with
-    cycle-to-cycle noise) in proportion to the error, for a number of iterations.
+    cycle-to-cycle noise) in proportion to the error, for a number of iterations; with n devices
+    per weight a weight's pulses are dealt out over its devices (a pulse moves it by ``dw_min/n``).
 
 Pulse integrator (write-verify)
 -------------------------------
