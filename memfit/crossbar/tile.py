@@ -415,8 +415,9 @@ class AnalogMatrix:
                               xsq)
             sat = np.zeros(nr, dtype=np.bool_)
             check = bm and it < max_it
-            # blocks pay when most vectors saturate (the last call of this tile tells); the result is
-            # the same either way
+            # blocks pay when most vectors saturate (the last call of this tile tells; one slice then
+            # screens its first read instead, above, so this is for bit slices); the result is the
+            # same either way
             blocked = check and it == 0 and tile.sat_fraction > 0.5
             if blocked:
                 blocks = self._bm_blocks(tile, weff)

@@ -638,16 +638,17 @@ def fit(
         names = [n for n, q in p.items() if q.vary and not q.expr]
         return problem.jacobian(p, names, rel_step)
 
+    if global_method is not None:
+        if global_method not in ("differential_evolution", "basinhopping"):
+            raise FitError(f"global_method must be 'differential_evolution' or 'basinhopping', got {global_method!r}")
+        for n, p in pars.items():
+            if p.vary and not p.expr and not (math.isfinite(p.min) and math.isfinite(p.max)):
+                raise FitError(f"global search needs finite bounds; give bounds for {n!r}")
+
     # BLAS on one thread while numba's parallel kernels run (see memfit._threads: 5x on 2 cores)
     with blas_serial():
         stages = []
         if global_method is not None:
-            if global_method not in ("differential_evolution", "basinhopping"):
-                raise FitError("global_method must be 'differential_evolution' or 'basinhopping', got "
-                               f"{global_method!r}")
-            for n, p in pars.items():
-                if p.vary and not p.expr and not (math.isfinite(p.min) and math.isfinite(p.max)):
-                    raise FitError(f"global search needs finite bounds; give bounds for {n!r}")
             mini = lmfit.Minimizer(resid, pars, nan_policy="omit")
             kws = {"seed": 0, "maxiter": 30, "polish": False} if global_method == "differential_evolution" else {}
             with warnings.catch_warnings():

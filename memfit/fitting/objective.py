@@ -116,16 +116,14 @@ class _EventRatio:
     fit with pulse trains (146,000 calls in the demo's fit)."""
 
     def __init__(self, events: list[np.ndarray]):
-        self.events = events
         self.flat = np.concatenate(events).astype(np.intp) if events else np.zeros(0, dtype=np.intp)
         sizes = np.array([e.size for e in events], dtype=np.intp)
-        self.start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-        self.single = bool(sizes.size) and bool((sizes == 1).all())
+        self.start = np.cumsum(sizes) - sizes  # where each event starts in ``flat``
 
     def __call__(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
+        if self.start.size == 0:  # (no events: reduceat needs at least one index)
+            return np.zeros(np.shape(v)[:-1] + (0,))
         vf, jf = v[..., self.flat], i[..., self.flat]
-        if self.single:
-            return jf / vf
         return np.add.reduceat(jf, self.start, axis=-1) / np.add.reduceat(vf, self.start, axis=-1)
 
 
@@ -144,7 +142,7 @@ class FitData:
     events: list = field(default_factory=list)
     target: np.ndarray = None
     scale: float = 1.0
-    _ratio: object = field(default=None, init=False, repr=False, compare=False)
+    _ratio: object = field(default=None, init=False, repr=False, compare=False)  # _EventRatio of ``events``
 
     @classmethod
     def build(cls, record, label, kind=None, residual=None, weight=1.0, series_resistance=None, compliance=None,
@@ -242,10 +240,9 @@ class FitData:
     def conductance(self, v: np.ndarray, i: np.ndarray) -> np.ndarray:
         """Simulated read conductance [S] per read event (``mean(i) / mean(v)`` over the event), along
         the last axis of ``v`` and ``i`` (one simulation or a batch)."""
-        ratio = self._ratio
-        if ratio is None or ratio.events is not self.events:  # (events set, or replaced, after build)
-            ratio = self._ratio = _EventRatio(self.events)
-        return ratio(v, i)
+        if self._ratio is None:
+            self._ratio = _EventRatio(self.events)
+        return self._ratio(v, i)
 
     def _iv_observable(self, v: np.ndarray, i: np.ndarray, floor: bool = False) -> np.ndarray:
         """The I-V response: current where voltage is forced, voltage (scaled to a current) where current is."""
@@ -275,7 +272,11 @@ class FitData:
             if self.residual == "relative":
                 return (i_sim - i_meas) / np.maximum(np.abs(i_meas), self.current_floor)
             return (i_sim - i_meas) / np.max(np.abs(i_meas))
-        g = self.conductance(out[:, _c.O_VTERM], i_sim)
+        return self._conductance_residual(self.conductance(out[:, _c.O_VTERM], i_sim))
+
+    def _conductance_residual(self, g: np.ndarray) -> np.ndarray:
+        """Residual of read conductances ``g`` (along the last axis): scaled difference (pulse) or
+        difference of logarithms (retention; NaN for a non-positive read)."""
         if self.kind == "pulse":
             return g / self.scale - self.target
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -294,13 +295,7 @@ class FitData:
             out -= self.target
             return out
         if self.kind in ("pulse", "retention"):  # all rows' read conductances at once
-            g = self.conductance(outs[:, :, _c.O_VTERM], outs[:, :, _c.O_I])
-            if self.kind == "pulse":
-                np.divide(g, self.scale, out=out)
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    np.log(np.where(g > 0, g, np.nan), out=out)
-            out -= self.target
+            out[...] = self._conductance_residual(self.conductance(outs[:, :, _c.O_VTERM], outs[:, :, _c.O_I]))
             return out
         for k, o in enumerate(outs):
             out[k] = self.residual_vector(o)
